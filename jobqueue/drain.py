@@ -1,0 +1,151 @@
+"""The drain loop: claim a batch, run it concurrently under deadlines, finish it at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from .backoff import Backoff
+from .errors import PermanentError, RetryLater, UnknownJobType
+from .registry import JobContext
+
+if TYPE_CHECKING:
+    from .queue import ClaimedJob, JobQueue, Outcome
+
+log = structlog.get_logger("jobqueue")
+
+
+@dataclass(slots=True)
+class DrainSummary:
+    claimed: int = 0
+    succeeded: int = 0
+    retried: int = 0
+    dead: int = 0
+    recovered: int = 0  # expired leases found and requeued during this drain
+    stale: int = 0  # outcomes rejected because the lease had moved on
+    batches: int = 0
+    duration_ms: int = 0
+    more: bool = False  # ready jobs were still waiting when the drain stopped
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def drain(
+    q: JobQueue,
+    *,
+    limit: int = 100,
+    budget: float = 25.0,
+    queues: Sequence[str] | None = None,
+    job_ids: Sequence[str] | None = None,
+    batch_size: int | None = None,
+    concurrency: int | None = None,
+) -> DrainSummary:
+    """Run up to ``limit`` jobs within ``budget`` seconds; see DESIGN.md.
+
+    Each handler runs under min(its timeout, time left), so nothing outlives the
+    budget; a job cut short is a failed attempt and retried with backoff.
+    """
+    s = q.settings
+    batch_size = batch_size or s.batch_size
+    sem = asyncio.Semaphore(concurrency or s.concurrency)
+    start = q.clock.monotonic()
+    deadline = start + budget
+    summary = DrainSummary()
+    pending_ids = list(job_ids or [])
+    while summary.claimed < limit:
+        left = deadline - q.clock.monotonic()
+        if left < s.min_time_left:
+            summary.more = True
+            break
+        want = min(batch_size, limit - summary.claimed)
+        claim = await q.claim(want, max_lease=left, queues=queues, ids=pending_ids[:want] or None)
+        summary.batches += 1
+        summary.recovered += len(claim.recovered)
+        summary.dead += len(claim.expired)
+        summary.more = claim.more
+        for job_id in claim.recovered:
+            log.warning("lease expired; job requeued", job_id=job_id)
+        for job_id in claim.expired:
+            log.error("lease expired on the last attempt; job is dead", job_id=job_id)
+        if not claim.jobs:
+            break
+        summary.claimed += len(claim.jobs)
+
+        async def guarded(job: ClaimedJob) -> Outcome:
+            async with sem:
+                return await run_job(q, job, deadline)
+
+        outcomes = await asyncio.gather(*(guarded(j) for j in claim.jobs))
+        res = await q.finish(outcomes)
+        summary.succeeded += res["ok"]
+        summary.retried += res["retry"]
+        summary.dead += res["dead"]
+        summary.stale += len(res["stale"])
+        for job_id in res["stale"]:
+            log.warning("outcome rejected: lease no longer held", job_id=job_id)
+        if job_ids:
+            pending_ids = pending_ids[want:]
+            if not pending_ids:
+                break
+        elif len(claim.jobs) < want and not claim.more:
+            break  # the queues are empty: another claim would only cost a request
+    summary.duration_ms = round((q.clock.monotonic() - start) * 1000)
+    log.info("drain finished", **summary.to_dict())
+    return summary
+
+
+async def run_job(q: JobQueue, job: ClaimedJob, deadline: float) -> Outcome:
+    """Run one handler and turn what happened into an outcome (never raises)."""
+    from .queue import Outcome
+
+    s = q.settings
+    timeout = max(0.0, min(job.timeout, deadline - q.clock.monotonic()))
+    ctx = JobContext(job.id, job.type, job.queue, job.attempt, job.max_attempts, deadline)
+    bound = log.bind(job_id=job.id, type=job.type, queue=job.queue, attempt=job.attempt)
+    started = time.perf_counter()
+
+    def failed(kind: str, error: str, run_at: int = 0) -> Outcome:
+        ms = round((time.perf_counter() - started) * 1000)
+        bound.warning("job failed", outcome=kind, error=error, duration_ms=ms)
+        return Outcome(job, kind, error[: s.max_error_chars], run_at)
+
+    def retry_or_dead(error: str, delay: float) -> Outcome:
+        if job.attempt >= job.max_attempts:
+            return failed("dead", f"{error} (attempt {job.attempt} of {job.max_attempts})")
+        return failed("retry", error, q.clock.now_ms() + int(delay * 1000))
+
+    try:
+        spec = q.registry.get(job.type)
+        payload = spec.load(json.loads(job.payload))
+        if spec.is_async:
+            coro = spec.func(payload, ctx)
+        else:
+            coro = asyncio.to_thread(spec.func, payload, ctx)
+        result = await asyncio.wait_for(coro, timeout)
+    except (PermanentError, UnknownJobType) as exc:
+        return failed("dead", f"{type(exc).__name__}: {exc}")
+    except RetryLater as exc:
+        return retry_or_dead(f"RetryLater: {exc}", exc.delay)
+    except TimeoutError:
+        return retry_or_dead(f"timed out after {timeout:.3g}s", _backoff(job))
+    except Exception as exc:
+        return retry_or_dead(f"{type(exc).__name__}: {exc}", _backoff(job))
+    try:
+        data = json.dumps(result, default=str)
+    except (TypeError, ValueError) as exc:
+        data = json.dumps(f"<result not JSON: {exc}>")
+    if len(data) > s.max_result_bytes:
+        data = json.dumps(f"<result of {len(data)} bytes dropped: over max_result_bytes>")
+    bound.info("job succeeded", duration_ms=round((time.perf_counter() - started) * 1000))
+    return Outcome(job, "ok", data)
+
+
+def _backoff(job: ClaimedJob) -> float:
+    return Backoff.model_validate_json(job.backoff or "{}").delay(job.attempt)

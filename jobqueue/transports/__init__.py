@@ -1,0 +1,64 @@
+"""Transports, and the factory that picks one from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .base import Transport
+
+TransportFactory = Callable[[], Transport]
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Which store to use. ``kind`` is 'upstash', 'redis' or 'memory'."""
+
+    kind: str
+    url: str = ""
+    token: str = ""
+    timeout: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, timeout: float = 5.0) -> StoreConfig:
+        """Upstash (or Vercel KV) REST variables, else REDIS_URL, else in memory."""
+        env = os.environ if env is None else env
+        for url_var, token_var in (
+            ("UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"),
+            ("KV_REST_API_URL", "KV_REST_API_TOKEN"),
+        ):
+            url, token = env.get(url_var, ""), env.get(token_var, "")
+            if url or token:
+                if not (url and token):
+                    raise ValueError(f"{url_var} and {token_var} must be set together")
+                return cls("upstash", url.rstrip("/"), token, timeout)
+        if env.get("REDIS_URL"):
+            return cls("redis", env["REDIS_URL"], timeout=timeout)
+        return cls("memory", timeout=timeout)
+
+    @property
+    def persistent(self) -> bool:
+        return self.kind != "memory"
+
+    def factory(self) -> TransportFactory:
+        """A callable making a new transport; called once per event loop."""
+        if self.kind == "upstash":
+            from .upstash import UpstashTransport
+
+            return lambda: UpstashTransport(self.url, self.token, self.timeout)
+        if self.kind == "redis":
+            from .resp import RedisTransport
+
+            return lambda: RedisTransport.from_url(self.url, self.timeout)
+        if self.kind == "memory":
+            from fakeredis import FakeServer
+
+            from .resp import MemoryTransport
+
+            server = FakeServer()  # shared by every loop's client: one in-memory store
+            return lambda: MemoryTransport(server, self.timeout)
+        raise ValueError(f"unknown store kind {self.kind!r}")
+
+
+__all__ = ["StoreConfig", "Transport", "TransportFactory"]
