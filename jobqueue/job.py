@@ -78,11 +78,11 @@ class Job:
             run_at=_int(rec.get("run_at")),
             started_at=_int(rec.get("started_at")),
             finished_at=_int(rec.get("finished_at")),
-            lease_until=_int(rec.get("lease_until")),
+            lease_until=_int(rec.get("lease_until")) if rec["status"] == "running" else None,
             last_error=rec.get("last_error") or None,
             result=_json(rec.get("result")),
             dedupe_key=rec.get("dedupe_key") or None,
-            lease_token=rec.get("lease_token") or None,
+            lease_token=(rec.get("lease_token") or None) if rec["status"] == "running" else None,
             deduplicated=deduplicated,
         )
 

@@ -2,8 +2,8 @@
 
 Conventions shared by all scripts:
 
-- ``KEYS[1]`` dead list, ``KEYS[2]`` done index (sorted set), ``KEYS[3]`` the set of
-  queue names. Per-job and per-queue keys are derived from ``ARGV[1]``, the namespace
+- ``KEYS[1]`` dead list, ``KEYS[2]`` done index (sorted set), ``KEYS[3]`` hash of
+  queue name -> jobs ever enqueued (it is also the set of known queues). Per-job and per-queue keys are derived from ``ARGV[1]``, the namespace
   prefix (``jq:{ns}:``); its hash tag keeps every key of a namespace in one cluster slot.
 - ``ARGV[2]`` is ``now`` in epoch milliseconds: scripts never read the server clock.
 - Structured arguments arrive as one JSON string; results leave as one JSON string,
@@ -38,21 +38,42 @@ local now = tonumber(ARGV[2])
 local function jkey(id) return prefix .. 'job:' .. id end
 local function qkey(q, suffix) return prefix .. suffix .. ':' .. q end
 local function ready_key(q, prio) return prefix .. 'queue:' .. q .. ':' .. prio end
+local function group(t, k, v)
+  local g = t[k]
+  if not g then g = {}; t[k] = g end
+  table.insert(g, v)
+end
+-- lanes: {[q .. '\0' .. prio] = {ids}}; one RPUSH per lane, and the lane is
+-- registered in prios only when the push created it
+local function push_lanes(lanes)
+  for lane, ids in pairs(lanes) do
+    local sep = string.find(lane, '\0', 1, true)
+    local q, prio = string.sub(lane, 1, sep - 1), string.sub(lane, sep + 1)
+    if redis.call('RPUSH', ready_key(q, prio), unpack(ids)) == #ids then
+      redis.call('ZADD', qkey(q, 'prios'), prio, prio)
+    end
+  end
+end
 local function push_ready(id, q, prio)
-  redis.call('RPUSH', ready_key(q, prio), id)
-  redis.call('ZADD', qkey(q, 'prios'), prio, prio)
+  push_lanes({[q .. '\0' .. prio] = {id}})
 end
 local function count(q, field, n)
   redis.call('HINCRBY', qkey(q, 'stats'), field, n or 1)
+end
+local function zadd_all(key, pairs_list)
+  if #pairs_list > 0 then redis.call('ZADD', key, unpack(pairs_list)) end
 end
 local function hash_to_table(flat)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
   return t
 end
+local function queues_or_all(qs)
+  if #qs == 0 then return redis.call('HKEYS', KEYS[3]) end
+  return qs
+end
 local function send_to_dead(id, q, err, dead_cap, dead_ttl)
   redis.call('HSET', jkey(id), 'status', 'dead', 'finished_at', now, 'last_error', err)
-  redis.call('HDEL', jkey(id), 'lease_token', 'lease_until')
   redis.call('PEXPIRE', jkey(id), dead_ttl)
   redis.call('LPUSH', KEYS[1], id)
   while redis.call('LLEN', KEYS[1]) > dead_cap do
@@ -61,20 +82,23 @@ local function send_to_dead(id, q, err, dead_cap, dead_ttl)
   end
   count(q, 'dead')
 end
-local function mark_done(id, ttl, cap)
-  redis.call('PEXPIRE', jkey(id), ttl)
-  redis.call('ZADD', KEYS[2], now, id)
+-- Index finished (succeeded or cancelled) ids, then enforce retention: records
+-- older than ttl, and all but the newest cap, are deleted (one DEL per record,
+-- instead of a PEXPIRE per record; runs at every finish, so it stays current).
+local function mark_done(ids, ttl, cap)
+  local args = {}
+  for _, id in ipairs(ids) do table.insert(args, now); table.insert(args, id) end
+  zadd_all(KEYS[2], args)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - ttl, 'LIMIT', 0, 1000)
+  for _, id in ipairs(old) do redis.call('DEL', jkey(id)) end
+  if #old > 0 then redis.call('ZREM', KEYS[2], unpack(old)) end
   local excess = redis.call('ZCARD', KEYS[2]) - cap
   if excess > 0 then
-    for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
-      redis.call('DEL', jkey(old))
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
+      redis.call('DEL', jkey(id))
     end
     redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
   end
-end
-local function queues_or_all(qs)
-  if #qs == 0 then return redis.call('SMEMBERS', KEYS[3]) end
-  return qs
 end
 """
 
@@ -86,21 +110,27 @@ def _script(name: str, body: str, *, idempotent: bool) -> Script:
 # ENQUEUE: ARGV[3] = JSON list of jobs, each an object with id, type, queue, payload
 # (JSON text), max_attempts, priority, timeout_ms, backoff (JSON text), run_at, and
 # optionally dedupe_key + dedupe_ttl_ms. Idempotent on the job id; a live dedupe key
-# returns its owner. Returns JSON [[id, status, deduplicated 0/1], ...].
+# returns its owner. KEYS[3] (queue name -> jobs enqueued) doubles as the queue set.
+# Returns JSON [[id, status, deduplicated 0/1], ...].
 ENQUEUE = _script(
     "enqueue",
     r"""
-local out = {}
+local out, lanes, per_queue = {}, {}, {}
 for i, j in ipairs(cjson.decode(ARGV[3])) do
   local id, dedup = j.id, 0
   local status = redis.call('HGET', jkey(id), 'status')
   if status then
     dedup = 1
   elseif j.dedupe_key then
-    local owner = redis.call('GET', prefix .. 'dedupe:' .. j.dedupe_key)
-    if owner then
-      status = redis.call('HGET', jkey(owner), 'status')
-      if status then id, dedup = owner, 1 end
+    -- value 'owner|expires_at': the window is judged by `now`, the PX only frees memory
+    local v = redis.call('GET', prefix .. 'dedupe:' .. j.dedupe_key)
+    if v then
+      local sep = string.find(v, '|', 1, true)
+      local owner = string.sub(v, 1, sep - 1)
+      if tonumber(string.sub(v, sep + 1)) > now then
+        status = redis.call('HGET', jkey(owner), 'status')
+        if status then id, dedup = owner, 1 end
+      end
     end
   end
   if dedup == 0 then
@@ -113,19 +143,21 @@ for i, j in ipairs(cjson.decode(ARGV[3])) do
       'created_at', now, 'run_at', run_at}
     if j.dedupe_key then
       table.insert(rec, 'dedupe_key'); table.insert(rec, j.dedupe_key)
-      redis.call('SET', prefix .. 'dedupe:' .. j.dedupe_key, id, 'PX', j.dedupe_ttl_ms)
+      redis.call('SET', prefix .. 'dedupe:' .. j.dedupe_key, id .. '|' .. (now + j.dedupe_ttl_ms),
+        'PX', j.dedupe_ttl_ms)
     end
     redis.call('HSET', jkey(id), unpack(rec))
     if status == 'scheduled' then
       redis.call('ZADD', qkey(j.queue, 'scheduled'), run_at, id)
     else
-      push_ready(id, j.queue, j.priority)
+      group(lanes, j.queue .. '\0' .. j.priority, id)
     end
-    redis.call('SADD', KEYS[3], j.queue)
-    count(j.queue, 'enqueued')
+    per_queue[j.queue] = (per_queue[j.queue] or 0) + 1
   end
   out[i] = {id, status, dedup}
 end
+push_lanes(lanes)
+for q, n in pairs(per_queue) do redis.call('HINCRBY', KEYS[3], q, n) end
 return cjson.encode(out)
 """,
     idempotent=True,
@@ -144,7 +176,7 @@ CLAIM = _script(
     r"""
 local a = cjson.decode(ARGV[3])
 local queues = queues_or_all(a.queues)
-local promoted, recovered, expired = 0, {}, {}
+local promoted, recovered, expired, back = 0, {}, {}, {}
 for _, q in ipairs(queues) do
   local due = redis.call('ZRANGEBYSCORE', qkey(q, 'scheduled'), '-inf', now, 'LIMIT', 0, a.sweep)
   for _, id in ipairs(due) do
@@ -152,7 +184,7 @@ for _, q in ipairs(queues) do
     local st = redis.call('HMGET', jkey(id), 'status', 'priority')
     if st[1] == 'scheduled' then
       redis.call('HSET', jkey(id), 'status', 'queued')
-      push_ready(id, q, st[2])
+      group(back, q .. '\0' .. st[2], id)
       promoted = promoted + 1
     end
   end
@@ -168,8 +200,7 @@ for _, q in ipairs(queues) do
         table.insert(expired, id)
       else
         redis.call('HSET', jkey(id), 'status', 'queued', 'last_error', err, 'run_at', now)
-        redis.call('HDEL', jkey(id), 'lease_token', 'lease_until')
-        push_ready(id, q, st[2])
+        group(back, q .. '\0' .. st[2], id)
         count(q, 'recovered')
         table.insert(recovered, id)
       end
@@ -177,12 +208,16 @@ for _, q in ipairs(queues) do
   end
 end
 
+push_lanes(back)
+
 local picked = {}
 if #a.ids > 0 then
   for _, id in ipairs(a.ids) do
     local st = redis.call('HMGET', jkey(id), 'status', 'queue', 'priority')
     if st[1] == 'queued' then
-      redis.call('LREM', ready_key(st[2], st[3]), 1, id)
+      local key = ready_key(st[2], st[3])
+      redis.call('LREM', key, 1, id)
+      if redis.call('LLEN', key) == 0 then redis.call('ZREM', qkey(st[2], 'prios'), st[3]) end
       table.insert(picked, id)
     elseif st[1] == 'scheduled' then
       redis.call('ZREM', qkey(st[2], 'scheduled'), id)
@@ -209,7 +244,7 @@ else
   end
 end
 
-local jobs = {}
+local jobs, leases = {}, {}
 for i, id in ipairs(picked) do
   local f = redis.call('HMGET', jkey(id), 'type', 'queue', 'payload', 'attempts',
     'max_attempts', 'timeout_ms', 'backoff', 'status')
@@ -219,12 +254,14 @@ for i, id in ipairs(picked) do
     local lease_until = now + math.min(tonumber(f[6]), a.max_lease_ms) + a.margin_ms
     redis.call('HSET', jkey(id), 'status', 'running', 'attempts', attempt,
       'started_at', now, 'lease_token', token, 'lease_until', lease_until)
-    redis.call('ZADD', qkey(f[2], 'running'), lease_until, id)
+    group(leases, f[2], lease_until)
+    group(leases, f[2], id)
     table.insert(jobs, {id, f[1], f[2], f[3], attempt, tonumber(f[5]), tonumber(f[6]), f[7],
       token, lease_until})
   end
 end
 
+for q, args in pairs(leases) do zadd_all(qkey(q, 'running'), args) end
 local more = 0
 for _, q in ipairs(queues) do
   if redis.call('ZCARD', qkey(q, 'prios')) > 0 then more = 1 break end
@@ -245,6 +282,7 @@ FINISH = _script(
     r"""
 local a = cjson.decode(ARGV[3])
 local res = {ok = 0, retry = 0, dead = 0, stale = {}}
+local unlease, succeeded, counters = {}, {}, {}
 for _, o in ipairs(a.outcomes) do
   local id, token, kind, data = o[1], o[2], o[3], o[4]
   local st = redis.call('HMGET', jkey(id), 'status', 'lease_token', 'queue')
@@ -252,19 +290,19 @@ for _, o in ipairs(a.outcomes) do
     table.insert(res.stale, id)
   else
     local q = st[3]
-    redis.call('ZREM', qkey(q, 'running'), id)
+    group(unlease, q, id)
+    local c = counters[q] or {succeeded = 0, failed = 0, retried = 0}
+    counters[q] = c
     if kind == 'ok' then
       redis.call('HSET', jkey(id), 'status', 'succeeded', 'finished_at', now, 'result', data)
-      redis.call('HDEL', jkey(id), 'lease_token', 'lease_until')
-      mark_done(id, a.done_ttl_ms, a.done_cap)
-      count(q, 'succeeded')
+      table.insert(succeeded, id)
+      c.succeeded = c.succeeded + 1
     else
-      count(q, 'failed')
+      c.failed = c.failed + 1
       if kind == 'retry' then
         redis.call('HSET', jkey(id), 'status', 'scheduled', 'run_at', o[5], 'last_error', data)
-        redis.call('HDEL', jkey(id), 'lease_token', 'lease_until')
         redis.call('ZADD', qkey(q, 'scheduled'), o[5], id)
-        count(q, 'retried')
+        c.retried = c.retried + 1
       else
         send_to_dead(id, q, data, a.dead_cap, a.dead_ttl_ms)
       end
@@ -272,6 +310,11 @@ for _, o in ipairs(a.outcomes) do
     res[kind] = res[kind] + 1
   end
 end
+for q, ids in pairs(unlease) do redis.call('ZREM', qkey(q, 'running'), unpack(ids)) end
+for q, c in pairs(counters) do
+  for field, n in pairs(c) do if n > 0 then count(q, field, n) end end
+end
+if #succeeded > 0 then mark_done(succeeded, a.done_ttl_ms, a.done_cap) end
 return cjson.encode(res)
 """,
     idempotent=True,
@@ -296,7 +339,7 @@ else
   return cjson.encode({'refused', st[1]})
 end
 redis.call('HSET', jkey(id), 'status', 'cancelled', 'finished_at', now)
-mark_done(id, tonumber(ARGV[4]), tonumber(ARGV[5]))
+mark_done({id}, tonumber(ARGV[4]), tonumber(ARGV[5]))
 count(st[2], 'cancelled')
 return cjson.encode({'cancelled', 'cancelled'})
 """,
@@ -388,7 +431,7 @@ end
 local per_queue = a.status == 'queued' or a.status == 'scheduled' or a.status == 'running'
 local queues = {''}
 if per_queue then
-  if a.queue ~= '' then queues = {a.queue} else queues = redis.call('SMEMBERS', KEYS[3]) end
+  if a.queue ~= '' then queues = {a.queue} else queues = redis.call('HKEYS', KEYS[3]) end
   table.sort(queues)
 end
 -- a single offset walks the concatenation of the queues' sources
@@ -420,8 +463,8 @@ return cjson.encode({jobs = jobs, next = -1})
 STATS = _script(
     "stats",
     r"""
-local queues = {}
-for _, q in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+local queues, enqueued = {}, hash_to_table(redis.call('HGETALL', KEYS[3]))
+for q, n in pairs(enqueued) do
   local ready, oldest = 0, nil
   for _, p in ipairs(redis.call('ZRANGE', qkey(q, 'prios'), 0, -1)) do
     ready = ready + redis.call('LLEN', ready_key(q, p))
@@ -436,6 +479,7 @@ for _, q in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     running = redis.call('ZCARD', qkey(q, 'running')),
     oldest_ready_at = oldest or cjson.null,
     counters = hash_to_table(redis.call('HGETALL', qkey(q, 'stats')))}
+  queues[q].counters.enqueued = n
 end
 return cjson.encode({queues = queues, dead = redis.call('LLEN', KEYS[1]),
   dead_sample = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)})

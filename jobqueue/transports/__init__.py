@@ -52,11 +52,9 @@ class StoreConfig:
 
             return lambda: RedisTransport.from_url(self.url, self.timeout)
         if self.kind == "memory":
-            from fakeredis import FakeServer
+            from .resp import MemoryTransport, memory_server
 
-            from .resp import MemoryTransport
-
-            server = FakeServer()  # shared by every loop's client: one in-memory store
+            server = memory_server()  # one in-memory store per process, as a real one would be
             return lambda: MemoryTransport(server, self.timeout)
         raise ValueError(f"unknown store kind {self.kind!r}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -44,6 +45,21 @@ class RedisTransport(Transport):
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+_MEMORY_SERVER: Any = None
+_MEMORY_LOCK = threading.Lock()
+
+
+def memory_server() -> Any:
+    """The process's one fakeredis server, shared by every client and event loop."""
+    global _MEMORY_SERVER
+    with _MEMORY_LOCK:
+        if _MEMORY_SERVER is None:
+            from fakeredis import FakeServer
+
+            _MEMORY_SERVER = FakeServer()
+        return _MEMORY_SERVER
 
 
 class MemoryTransport(RedisTransport):
