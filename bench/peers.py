@@ -39,7 +39,7 @@ class RQSystem:
     def drain(self, n: int) -> int:
         worker = self.rq.SimpleWorker([self.queue], connection=self.conn)
         worker.work(burst=True, logging_level="WARNING", max_jobs=n)
-        return worker.successful_job_count
+        return self.queue.finished_job_registry.count
 
     def close(self) -> None:
         self.conn.close()

@@ -2,8 +2,8 @@
 
 Conventions shared by all scripts:
 
-- ``KEYS[1]`` dead list, ``KEYS[2]`` done index (sorted set), ``KEYS[3]`` hash of
-  queue name -> jobs ever enqueued (it is also the set of known queues). Per-job and per-queue keys are derived from ``ARGV[1]``, the namespace
+- ``KEYS[1]`` dead list, ``KEYS[2]`` done index (sorted set), ``KEYS[3]`` the set of
+  queue names. Per-job and per-queue keys are derived from ``ARGV[1]``, the namespace
   prefix (``jq:{ns}:``); its hash tag keeps every key of a namespace in one cluster slot.
 - ``ARGV[2]`` is ``now`` in epoch milliseconds: scripts never read the server clock.
 - Structured arguments arrive as one JSON string; results leave as one JSON string,
@@ -43,14 +43,15 @@ local function group(t, k, v)
   if not g then g = {}; t[k] = g end
   table.insert(g, v)
 end
--- lanes: {[q .. '\0' .. prio] = {ids}}; one RPUSH per lane, and the lane is
--- registered in prios only when the push created it
+-- lanes: {[q .. '\0' .. prio] = {ids}}; one RPUSH per lane, and the lane (and its
+-- queue) is registered only when the push created it
 local function push_lanes(lanes)
   for lane, ids in pairs(lanes) do
     local sep = string.find(lane, '\0', 1, true)
     local q, prio = string.sub(lane, 1, sep - 1), string.sub(lane, sep + 1)
     if redis.call('RPUSH', ready_key(q, prio), unpack(ids)) == #ids then
       redis.call('ZADD', qkey(q, 'prios'), prio, prio)
+      redis.call('SADD', KEYS[3], q)
     end
   end
 end
@@ -69,7 +70,7 @@ local function hash_to_table(flat)
   return t
 end
 local function queues_or_all(qs)
-  if #qs == 0 then return redis.call('HKEYS', KEYS[3]) end
+  if #qs == 0 then return redis.call('SMEMBERS', KEYS[3]) end
   return qs
 end
 local function send_to_dead(id, q, err, dead_cap, dead_ttl)
@@ -110,12 +111,12 @@ def _script(name: str, body: str, *, idempotent: bool) -> Script:
 # ENQUEUE: ARGV[3] = JSON list of jobs, each an object with id, type, queue, payload
 # (JSON text), max_attempts, priority, timeout_ms, backoff (JSON text), run_at, and
 # optionally dedupe_key + dedupe_ttl_ms. Idempotent on the job id; a live dedupe key
-# returns its owner. KEYS[3] (queue name -> jobs enqueued) doubles as the queue set.
+# returns its owner. No counter is written: `enqueued` is derived in STATS.
 # Returns JSON [[id, status, deduplicated 0/1], ...].
 ENQUEUE = _script(
     "enqueue",
     r"""
-local out, lanes, per_queue = {}, {}, {}
+local out, lanes = {}, {}
 for i, j in ipairs(cjson.decode(ARGV[3])) do
   local id, dedup = j.id, 0
   local status = redis.call('HGET', jkey(id), 'status')
@@ -149,15 +150,14 @@ for i, j in ipairs(cjson.decode(ARGV[3])) do
     redis.call('HSET', jkey(id), unpack(rec))
     if status == 'scheduled' then
       redis.call('ZADD', qkey(j.queue, 'scheduled'), run_at, id)
+      redis.call('SADD', KEYS[3], j.queue)
     else
       group(lanes, j.queue .. '\0' .. j.priority, id)
     end
-    per_queue[j.queue] = (per_queue[j.queue] or 0) + 1
   end
   out[i] = {id, status, dedup}
 end
 push_lanes(lanes)
-for q, n in pairs(per_queue) do redis.call('HINCRBY', KEYS[3], q, n) end
 return cjson.encode(out)
 """,
     idempotent=True,
@@ -431,7 +431,7 @@ end
 local per_queue = a.status == 'queued' or a.status == 'scheduled' or a.status == 'running'
 local queues = {''}
 if per_queue then
-  if a.queue ~= '' then queues = {a.queue} else queues = redis.call('HKEYS', KEYS[3]) end
+  if a.queue ~= '' then queues = {a.queue} else queues = redis.call('SMEMBERS', KEYS[3]) end
   table.sort(queues)
 end
 -- a single offset walks the concatenation of the queues' sources
@@ -460,11 +460,14 @@ return cjson.encode({jobs = jobs, next = -1})
 
 # STATS: ARGV[3] = how many dead ids to sample. Returns JSON {queues: {name:
 # {ready, scheduled, running, oldest_ready_at, counters}}, dead, dead_sample}.
+# Every job is in exactly one state and each move is counted, so `enqueued` is
+# derived (live + succeeded + dead + cancelled - requeued) rather than written on
+# every enqueue: one Redis command fewer per job.
 STATS = _script(
     "stats",
     r"""
-local queues, enqueued = {}, hash_to_table(redis.call('HGETALL', KEYS[3]))
-for q, n in pairs(enqueued) do
+local queues = {}
+for _, q in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local ready, oldest = 0, nil
   for _, p in ipairs(redis.call('ZRANGE', qkey(q, 'prios'), 0, -1)) do
     ready = ready + redis.call('LLEN', ready_key(q, p))
@@ -474,12 +477,14 @@ for q, n in pairs(enqueued) do
       if at and (not oldest or at < oldest) then oldest = at end
     end
   end
-  queues[q] = {ready = ready,
-    scheduled = redis.call('ZCARD', qkey(q, 'scheduled')),
-    running = redis.call('ZCARD', qkey(q, 'running')),
-    oldest_ready_at = oldest or cjson.null,
-    counters = hash_to_table(redis.call('HGETALL', qkey(q, 'stats')))}
-  queues[q].counters.enqueued = n
+  local scheduled = redis.call('ZCARD', qkey(q, 'scheduled'))
+  local running = redis.call('ZCARD', qkey(q, 'running'))
+  local c = hash_to_table(redis.call('HGETALL', qkey(q, 'stats')))
+  local function n(field) return tonumber(c[field] or 0) end
+  c.enqueued = ready + scheduled + running + n('succeeded') + n('dead') + n('cancelled')
+    - n('requeued')
+  queues[q] = {ready = ready, scheduled = scheduled, running = running,
+    oldest_ready_at = oldest or cjson.null, counters = c}
 end
 return cjson.encode({queues = queues, dead = redis.call('LLEN', KEYS[1]),
   dead_sample = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)})

@@ -1,0 +1,116 @@
+"""`python -m bench`: every system on one fresh redis-server, in one run, one table."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import structlog
+
+from .harness import Result, run_system
+from .redisstats import Meter
+from .report import soak_table, table, targets, targets_table
+
+SYSTEMS = ("rq", "arq", "ours", "rest", "http")
+
+
+def machine() -> str:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    return (
+        f"{os.cpu_count()} cores ({model or platform.processor() or 'unknown CPU'}){mem}, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--n", type=int, default=10_000, help="jobs enqueued then drained per system")
+    p.add_argument("--single-n", type=int, default=2_000, help="jobs enqueued one by one per system")
+    p.add_argument("--soak", type=int, default=100_000, help="jobs processed in the memory soak (0: skip)")
+    p.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per cold-start figure (0: skip)")
+    p.add_argument("--only", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}")
+    p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    return p.parse_args(argv)
+
+
+def quiet() -> None:
+    """Every system logs at WARNING and above only, so no one pays for printing per job."""
+    logging.basicConfig(level=logging.WARNING)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    only = set(args.only.split(","))
+    quiet()
+    from tests.servers import redis_server
+
+    from . import paths
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    results: list[Result] = []
+    extra: dict = {"machine": machine(), "n": args.n, "single_n": args.single_n}
+    started = time.perf_counter()
+    with redis_server() as url:
+        meter = Meter(url)
+        extra["redis"] = meter.version()
+        log(f"machine: {extra['machine']}; redis-server {extra['redis']}; N={args.n}")
+        for key, make in paths.systems(url, only):
+            with make() as system:
+                if system is None:
+                    log(f"  {key}: skipped ({paths.missing(key)})")
+                    continue
+                results.append(run_system(system, meter, args.n, args.single_n, log))
+                if hasattr(system, "idle"):
+                    extra.setdefault("idle", {})[system.name] = system.idle(meter)
+        if args.soak:
+            log(f"soak: {args.soak:,} jobs with default retention")
+            meter.flush()
+            from .ours import soak
+
+            extra["soak"] = soak(url, meter, args.soak)
+        meter.close()
+    if args.cold_runs:
+        log("cold start")
+        extra["cold_start"] = paths.cold_start(args.cold_runs)
+    extra["seconds"] = round(time.perf_counter() - started, 1)
+
+    rows = targets(results, extra)
+    print(f"\nMachine: {extra['machine']}; redis-server {extra['redis']}")
+    print(f"N = {args.n:,} no-op jobs per system ({args.single_n:,} enqueued one by one); "
+          f"total run {extra['seconds']} s\n")
+    print(table(results))
+    if "soak" in extra:
+        print(f"\nMemory soak (ours, Redis protocol, default retention), {extra['soak']['seconds']} s:\n")
+        print(soak_table(extra["soak"]))
+    if "cold_start" in extra and "ratio" in extra["cold_start"]:
+        c = extra["cold_start"]
+        print(f"\nCold start (median of {c['runs']} fresh interpreters): import app.main "
+              f"{c['app_s'] * 1000:.0f} ms, its dependencies alone {c['deps_s'] * 1000:.0f} ms")
+    print("\nTargets:\n")
+    print(targets_table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(
+            {"results": [r.to_dict() for r in results], **extra,
+             "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in rows]},
+            indent=2,
+        ))
+    return 0
