@@ -18,7 +18,7 @@ from .harness import Result, run_system
 from .redisstats import Meter
 from .report import soak_table, table, targets, targets_table
 
-SYSTEMS = ("rq", "arq", "ours", "rest", "http")
+SYSTEMS = ("rq", "arq", "arq-tuned", "ours", "rest", "http")
 
 
 def machine() -> str:
@@ -41,10 +41,21 @@ def machine() -> str:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--n", type=int, default=10_000, help="jobs enqueued then drained per system")
-    p.add_argument("--single-n", type=int, default=2_000, help="jobs enqueued one by one per system")
-    p.add_argument("--soak", type=int, default=100_000, help="jobs processed in the memory soak (0: skip)")
-    p.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per cold-start figure (0: skip)")
-    p.add_argument("--only", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}")
+    p.add_argument(
+        "--single-n", type=int, default=2_000, help="jobs enqueued one by one per system"
+    )
+    p.add_argument(
+        "--soak", type=int, default=100_000, help="jobs processed in the memory soak (0: skip)"
+    )
+    p.add_argument(
+        "--cold-runs",
+        type=int,
+        default=7,
+        help="fresh interpreters per cold-start figure (0: skip)",
+    )
+    p.add_argument(
+        "--only", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}"
+    )
     p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     return p.parse_args(argv)
 
@@ -95,22 +106,33 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = targets(results, extra)
     print(f"\nMachine: {extra['machine']}; redis-server {extra['redis']}")
-    print(f"N = {args.n:,} no-op jobs per system ({args.single_n:,} enqueued one by one); "
-          f"total run {extra['seconds']} s\n")
+    print(
+        f"N = {args.n:,} no-op jobs per system ({args.single_n:,} enqueued one by one); "
+        f"total run {extra['seconds']} s\n"
+    )
     print(table(results))
     if "soak" in extra:
-        print(f"\nMemory soak (ours, Redis protocol, default retention), {extra['soak']['seconds']} s:\n")
+        print(
+            f"\nMemory soak (ours, Redis protocol, default retention), {extra['soak']['seconds']} s:\n"
+        )
         print(soak_table(extra["soak"]))
     if "cold_start" in extra and "ratio" in extra["cold_start"]:
         c = extra["cold_start"]
-        print(f"\nCold start (median of {c['runs']} fresh interpreters): import app.main "
-              f"{c['app_s'] * 1000:.0f} ms, its dependencies alone {c['deps_s'] * 1000:.0f} ms")
+        print(
+            f"\nCold start (median of {c['runs']} fresh interpreters): import app.main "
+            f"{c['app_s'] * 1000:.0f} ms, its dependencies alone {c['deps_s'] * 1000:.0f} ms"
+        )
     print("\nTargets:\n")
     print(targets_table(rows))
     if args.json:
-        args.json.write_text(json.dumps(
-            {"results": [r.to_dict() for r in results], **extra,
-             "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in rows]},
-            indent=2,
-        ))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "results": [r.to_dict() for r in results],
+                    **extra,
+                    "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in rows],
+                },
+                indent=2,
+            )
+        )
     return 0

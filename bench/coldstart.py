@@ -17,7 +17,11 @@ _PROBE = "import time; t = time.perf_counter(); import {mods}; print(time.perf_c
 def _once(mods: str, env: dict[str, str]) -> float:
     out = subprocess.run(
         [sys.executable, "-c", _PROBE.format(mods=mods)],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if out.returncode != 0:
         raise RuntimeError(f"importing {mods} failed: {out.stderr.strip()[-500:]}")

@@ -57,8 +57,17 @@ class OursSystem:
         summary = self.runner.run(self.q.drain(limit=n, budget=3600, batch_size=BATCH))
         return summary.succeeded
 
-    def drain_once(self, limit: int = 100):
-        return self.runner.run(self.q.drain(limit=limit, budget=25, batch_size=BATCH))
+    def idle(self, meter) -> dict:
+        """One drain call on empty queues: its requests (if counted) and Redis commands."""
+        meter.flush()
+        meter.reset()
+        before = self.requests() if self.requests else None
+        summary = self.runner.run(self.q.drain(limit=100, budget=25, batch_size=BATCH))
+        assert summary.claimed == 0, summary
+        commands = meter.total()
+        # on the Redis protocol a request is a round trip: one per script call
+        requests = meter.scripts() if before is None else self.requests() - before
+        return {"requests": requests, "commands": commands}
 
     def close(self) -> None:
         self.runner.run(self.q.close())
@@ -81,7 +90,11 @@ def soak(url: str, meter, total: int, batch: int = 1_000, samples: int = 20) -> 
             processed += done
             if processed % every == 0 or processed >= total:
                 rows.append(
-                    {"processed": processed, "used_memory": meter.used_memory(), "keys": meter.dbsize()}
+                    {
+                        "processed": processed,
+                        "used_memory": meter.used_memory(),
+                        "keys": meter.dbsize(),
+                    }
                 )
     finally:
         system.close()

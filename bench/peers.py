@@ -14,7 +14,7 @@ BATCH = 100
 
 class RQSystem:
     name = "RQ"
-    drain_label = "SimpleWorker, burst"
+    drain_label = "SimpleWorker, burst, defaults"
     has_bulk = True
 
     def __init__(self, url: str):
@@ -46,13 +46,17 @@ class RQSystem:
 
 
 class ArqSystem:
-    name = "arq"
-    drain_label = "Worker, burst"
+    """arq's defaults (poll_delay 0.5 s, max_jobs 10), or ``tuned`` worker options."""
+
     has_bulk = False  # arq has no bulk enqueue
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, **tuned: float):
         from arq.connections import RedisSettings
 
+        self.tuned = tuned
+        self.name = "arq, tuned" if tuned else "arq"
+        options = ", ".join(f"{k}={v}" for k, v in tuned.items())
+        self.drain_label = f"Worker, burst, {options}" if tuned else "Worker, burst, defaults"
         self.settings = RedisSettings.from_dsn(url)
         self.runner = asyncio.Runner()
         self.pool = None
@@ -82,6 +86,7 @@ class ArqSystem:
                 redis_settings=self.settings,
                 burst=True,
                 handle_signals=False,
+                **self.tuned,
             )
             try:
                 await worker.main()

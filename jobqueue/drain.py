@@ -13,6 +13,7 @@ import structlog
 
 from .backoff import Backoff
 from .errors import PermanentError, RetryLater, UnknownJobType
+from .queue import MAX_BATCH
 from .registry import JobContext
 
 if TYPE_CHECKING:
@@ -53,7 +54,9 @@ async def drain(
     budget; a job cut short is a failed attempt and retried with backoff.
     """
     s = q.settings
-    batch_size = batch_size or s.batch_size
+    if limit < 1 or budget <= 0:
+        raise ValueError("limit must be at least 1 and budget positive")
+    batch_size = min(batch_size or s.batch_size, MAX_BATCH)
     sem = asyncio.Semaphore(concurrency or s.concurrency)
     start = q.clock.monotonic()
     deadline = start + budget
@@ -62,7 +65,7 @@ async def drain(
     while summary.claimed < limit:
         left = deadline - q.clock.monotonic()
         if left < s.min_time_left:
-            summary.more = True
+            summary.more = summary.more or summary.batches == 0  # unknown: say call again
             break
         want = min(batch_size, limit - summary.claimed)
         claim = await q.claim(want, max_lease=left, queues=queues, ids=pending_ids[:want] or None)

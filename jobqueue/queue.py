@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 import structlog
 
 from .clock import Clock, SystemClock
-from .errors import InvalidJobState, JobNotFound
+from .errors import InvalidJob, InvalidJobState, JobNotFound
 from .job import Job, JobStatus
-from .keys import Keys
+from .keys import NAME_RE, Keys
 from .registry import Registry, default_registry
 from .request import EnqueueRequest, to_record, validate_request
 from .scripts import CANCEL, CLAIM, ENQUEUE, FINISH, GET, LIST, PURGE, REQUEUE, STATS, Script
@@ -25,6 +25,7 @@ from .settings import QueueSettings
 from .transports import StoreConfig, Transport, TransportFactory
 
 log = structlog.get_logger("jobqueue")
+MAX_BATCH = 1_000  # jobs per script call (Lua's unpack limit is near 8,000 values)
 T = TypeVar("T")
 
 
@@ -85,7 +86,8 @@ class JobQueue:
         clock: Clock | None = None,
     ):
         self.settings = settings or QueueSettings()
-        config = StoreConfig.from_env(timeout=self.settings.request_timeout) if store is None else store
+        timeout = self.settings.request_timeout
+        config = StoreConfig.from_env(timeout=timeout) if store is None else store
         self.store_kind = config.kind if isinstance(config, StoreConfig) else "custom"
         self._factory = config.factory() if isinstance(config, StoreConfig) else config
         if self.store_kind == "memory":
@@ -155,9 +157,9 @@ class JobQueue:
         now = self.clock.now_ms()
         reqs = [r if isinstance(r, EnqueueRequest) else validate_request(r) for r in requests]
         records = [to_record(r, self.registry, self.settings, now) for r in reqs]
-        if not records:
-            return []
-        rows = await self._run(ENQUEUE, json.dumps(records))
+        rows: list[list[Any]] = []
+        for i in range(0, len(records), MAX_BATCH):
+            rows += await self._run(ENQUEUE, json.dumps(records[i : i + MAX_BATCH]))
         dup_ids = [row[0] for row in rows if row[2]]
         existing = dict(zip(dup_ids, await self._records(dup_ids), strict=True)) if dup_ids else {}
         jobs = []
@@ -268,8 +270,14 @@ class JobQueue:
     ) -> Claim:
         """Promote, recover, then lease up to ``count`` jobs (or exactly ``ids``)."""
         s = self.settings
+        bad = [name for name in queues or [] if not NAME_RE.match(name)]
+        if bad:
+            raise InvalidJob(
+                f"invalid queue name {bad[0]!r}",
+                [{"loc": ["queue"], "msg": f"must match {NAME_RE.pattern}", "type": "pattern"}],
+            )
         args = {
-            "count": count,
+            "count": min(count, MAX_BATCH),
             "token": secrets.token_hex(8),
             "max_lease_ms": int(max_lease * 1000),
             "margin_ms": int(s.lease_margin * 1000),
@@ -284,9 +292,8 @@ class JobQueue:
             ClaimedJob(i, t, q, p, int(a), int(m), tm / 1000, b, tok, int(lu))
             for i, t, q, p, a, m, tm, b, tok, lu in _list(res["jobs"])
         ]
-        return Claim(
-            jobs, int(res["promoted"]), _list(res["recovered"]), _list(res["expired"]), bool(res["more"])
-        )
+        recovered, expired = _list(res["recovered"]), _list(res["expired"])
+        return Claim(jobs, int(res["promoted"]), recovered, expired, bool(res["more"]))
 
     async def finish(self, outcomes: Sequence[Outcome]) -> dict[str, Any]:
         """Apply a batch of outcomes, each fenced by its lease token."""

@@ -27,7 +27,8 @@ class EnqueueRequest(BaseModel):
     payload: Any = None
     queue: Annotated[str | None, Field(pattern=NAME_RE.pattern)] = None
     delay: Annotated[
-        float | None, Field(ge=0, le=365 * 86_400, validation_alias=AliasChoices("delay", "delay_seconds"))
+        float | None,
+        Field(ge=0, le=365 * 86_400, validation_alias=AliasChoices("delay", "delay_seconds")),
     ] = None
     run_at: datetime | None = None
     priority: Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)] = 0

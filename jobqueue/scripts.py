@@ -353,7 +353,11 @@ REQUEUE = _script(
     "requeue",
     r"""
 local ids
-if ARGV[3] == 'all' then ids = redis.call('LRANGE', KEYS[1], 0, -1) else ids = cjson.decode(ARGV[3]) end
+if ARGV[3] == 'all' then
+  ids = redis.call('LRANGE', KEYS[1], 0, -1)
+else
+  ids = cjson.decode(ARGV[3])
+end
 local res = {requeued = {}, skipped = {}}
 for _, id in ipairs(ids) do
   local st = redis.call('HMGET', jkey(id), 'status', 'queue', 'priority')

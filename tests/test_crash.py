@@ -42,7 +42,7 @@ async def test_killed_process_loses_nothing(redis_url: str):
     q = JobQueue(StoreConfig("redis", redis_url), settings=settings, registry=reg)
     ids = [j.id for j in await q.enqueue_many([{"type": "hang"}] * 3)]
 
-    worker = subprocess.Popen(
+    worker = subprocess.Popen(  # noqa: ASYNC220 - killed below, never awaited
         [sys.executable, "-c", WORKER, redis_url, namespace],
         stdout=subprocess.PIPE,
         text=True,
