@@ -61,8 +61,12 @@ def _unauthorized(request: Request, reason: str) -> HTTPException:
     return HTTPException(401, f"{reason}: send Authorization: Bearer <token>", headers=CHALLENGE)
 
 
-def _check(request: Request, creds: HTTPAuthorizationCredentials | None, runtime: Runtime,
-           allowed: tuple[str, ...]) -> str:  # fmt: skip
+def _check(
+    request: Request,
+    creds: HTTPAuthorizationCredentials | None,
+    runtime: Runtime,
+    allowed: tuple[str, ...],
+) -> str:
     if creds is None or not creds.credentials:
         raise _unauthorized(request, "missing bearer token")
     roles = roles_for(creds.credentials, runtime.keys)
@@ -72,9 +76,16 @@ def _check(request: Request, creds: HTTPAuthorizationCredentials | None, runtime
         if role in roles:
             structlog.contextvars.bind_contextvars(caller=role)
             return role
-    log.warning("request refused", reason="token lacks the right", path=request.url.path,
-                roles=sorted(roles), status=403)  # fmt: skip
-    raise HTTPException(403, f"this token may not call this endpoint (needs: {' or '.join(allowed)})")
+    log.warning(
+        "request refused",
+        reason="token lacks the right",
+        path=request.url.path,
+        roles=sorted(roles),
+        status=403,
+    )
+    raise HTTPException(
+        403, f"this token may not call this endpoint (needs: {' or '.join(allowed)})"
+    )
 
 
 def require_admin(request: Request, creds: Credentials, runtime: RuntimeDep) -> str:
@@ -93,7 +104,9 @@ async def require_cron(request: Request, creds: Credentials, runtime: RuntimeDep
         try:
             runtime.receiver.verify(signature=signature, body=body, clock_tolerance=5)
         except Exception as exc:  # qstash raises SignatureError or JWT errors
-            raise _unauthorized(request, f"invalid QStash signature ({type(exc).__name__})") from None
+            raise _unauthorized(
+                request, f"invalid QStash signature ({type(exc).__name__})"
+            ) from None
         structlog.contextvars.bind_contextvars(caller="qstash")
         return "qstash"
     return _check(request, creds, runtime, ("admin", "cron"))

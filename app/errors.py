@@ -41,9 +41,7 @@ def _body_loc(loc: list[Any]) -> list[Any]:
 
 async def request_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-    ]
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     return invalid(errors)
 
 
@@ -62,8 +60,13 @@ async def unknown_type(_: Request, exc: Exception) -> JSONResponse:
         {
             "detail": str(exc),
             "known_types": exc.known,
-            "errors": [{"loc": loc, "msg": f"unknown job type {exc.job_type!r}",
-                        "type": "unknown_job_type"}],  # fmt: skip
+            "errors": [
+                {
+                    "loc": loc,
+                    "msg": f"unknown job type {exc.job_type!r}",
+                    "type": "unknown_job_type",
+                }
+            ],
         },
         status_code=422,
     )

@@ -51,9 +51,7 @@ class Redactor:
         return event
 
 
-def configure_logging(
-    level: str = "info", fmt: str = "json", secrets: Iterable[str] = ()
-) -> None:
+def configure_logging(level: str = "info", fmt: str = "json", secrets: Iterable[str] = ()) -> None:
     """Configure structlog for the process (idempotent; called when the app starts)."""
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -121,7 +119,10 @@ class RequestContextMiddleware:
         finally:
             ms = round((time.perf_counter() - started) * 1000, 1)
             self.log.info(
-                "request", method=scope["method"], path=scope["path"], status=status,
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
                 duration_ms=ms,
-            )  # fmt: skip
+            )
             structlog.contextvars.reset_contextvars(**tokens)

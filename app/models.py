@@ -80,7 +80,9 @@ class DrainOut(BaseModel):
 
 class JobPage(BaseModel):
     jobs: list[JobOut]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at the end")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
+    )
 
 
 class RequeueIn(BaseModel):

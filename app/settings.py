@@ -17,9 +17,22 @@ from jobqueue import QueueSettings, StoreConfig
 _LIB = QueueSettings()  # the library's defaults, so they are written down once
 MIN_SECRET_LENGTH = 16
 PLACEHOLDERS = (
-    "changeme", "change-me", "change_me", "changethis", "replace", "your-", "your_",
-    "example", "placeholder", "secret", "password", "xxxx", "todo", "<", "...",
-)  # fmt: skip
+    "changeme",
+    "change-me",
+    "change_me",
+    "changethis",
+    "replace",
+    "your-",
+    "your_",
+    "example",
+    "placeholder",
+    "secret",
+    "password",
+    "xxxx",
+    "todo",
+    "<",
+    "...",
+)
 SECRET_FIELDS = ("cron_secret", "admin_api_key", "enqueue_api_key")
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -113,12 +126,16 @@ class Settings(BaseSettings):
             )
         lowered = raw.lower()
         if any(p in lowered for p in PLACEHOLDERS):
-            raise ValueError("looks like a placeholder; set a random value (`openssl rand -hex 32`)")
+            raise ValueError(
+                "looks like a placeholder; set a random value (`openssl rand -hex 32`)"
+            )
         return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        given = [(n, getattr(self, n).get_secret_value()) for n in SECRET_FIELDS if getattr(self, n)]
+        given = [
+            (n, getattr(self, n).get_secret_value()) for n in SECRET_FIELDS if getattr(self, n)
+        ]
         for i, (name, value) in enumerate(given):
             for other, other_value in given[i + 1 :]:
                 if value == other_value:
@@ -185,7 +202,10 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redactor."""
         fields = (
-            *SECRET_FIELDS, "qstash_current_signing_key", "qstash_next_signing_key",
-            "upstash_redis_rest_token", "kv_rest_api_token",
-        )  # fmt: skip
+            *SECRET_FIELDS,
+            "qstash_current_signing_key",
+            "qstash_next_signing_key",
+            "upstash_redis_rest_token",
+            "kv_rest_api_token",
+        )
         return [v.get_secret_value() for f in fields if (v := getattr(self, f))]

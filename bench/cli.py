@@ -112,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table(results))
     if "soak" in extra:
-        print(
-            f"\nMemory soak (ours, Redis protocol, default retention), {extra['soak']['seconds']} s:\n"
-        )
+        secs = extra["soak"]["seconds"]
+        print(f"\nMemory soak (ours, Redis protocol, default retention), {secs} s:\n")
         print(soak_table(extra["soak"]))
     if "cold_start" in extra and "ratio" in extra["cold_start"]:
         c = extra["cold_start"]

@@ -29,7 +29,8 @@ def table(results: list[Result]) -> str:
         reqs = (
             "n/a (Redis protocol)"
             if r.enqueue_reqs is None
-            else f"{r.enqueue_single_reqs:.2f} (single), {r.enqueue_reqs:.3f} (bulk); {r.drain_reqs:.4f}"
+            else f"{r.enqueue_single_reqs:.2f} (single), {r.enqueue_reqs:.3f} (bulk); "
+            f"{r.drain_reqs:.4f}"
         )
         lines.append(
             f"| {r.name} | {r.drain_label} | {_f(r.enqueue_single_jps)} | {_f(r.enqueue_bulk_jps)} "
@@ -97,8 +98,8 @@ def targets(results: list[Result], extra: dict) -> list[tuple[str, str, bool | N
         rows.append(
             (
                 "memory plateaus under the soak",
-                f"{soak['processed']:,} jobs: used_memory x{soak['growth']} from {soak['settled_from']:,} "
-                f"processed to the end (max x{soak['max_over_settled']})",
+                f"{soak['processed']:,} jobs: used_memory x{soak['growth']} from "
+                f"{soak['settled_from']:,} processed to the end (max x{soak['max_over_settled']})",
                 soak["plateau"],
             )
         )
@@ -107,7 +108,8 @@ def targets(results: list[Result], extra: dict) -> list[tuple[str, str, bool | N
         rows.append(
             (
                 "import app <= 1.2x its dependencies",
-                f"{cold['ratio']:.2f}x ({cold['app_s'] * 1000:.0f} ms vs {cold['deps_s'] * 1000:.0f} ms)",
+                f"{cold['ratio']:.2f}x ({cold['app_s'] * 1000:.0f} ms vs "
+                f"{cold['deps_s'] * 1000:.0f} ms)",
                 cold["ratio"] <= 1.2,
             )
         )
@@ -121,9 +123,8 @@ def targets(results: list[Result], extra: dict) -> list[tuple[str, str, bool | N
 def targets_table(rows: list[tuple[str, str, bool | None]]) -> str:
     out = ["| target | measured | met |", "|---|---|---|"]
     for name, measured, met in rows:
-        out.append(
-            f"| {name} | {measured} | {'yes' if met else 'not measured' if met is None else '**no**'} |"
-        )
+        verdict = "not measured" if met is None else "yes" if met else "**no**"
+        out.append(f"| {name} | {measured} | {verdict} |")
     return "\n".join(out)
 
 

@@ -283,6 +283,8 @@ class JobQueue:
             "margin_ms": int(s.lease_margin * 1000),
             "dead_cap": s.dead_cap,
             "dead_ttl_ms": int(s.dead_ttl * 1000),
+            "done_ttl_ms": int(s.succeeded_ttl * 1000),
+            "done_cap": s.keep_succeeded,
             "sweep": s.sweep,
             "queues": list(queues or []),
             "ids": list(ids or []),

@@ -83,13 +83,10 @@ local function send_to_dead(id, q, err, dead_cap, dead_ttl)
   end
   count(q, 'dead')
 end
--- Index finished (succeeded or cancelled) ids, then enforce retention: records
--- older than ttl, and all but the newest cap, are deleted (one DEL per record,
--- instead of a PEXPIRE per record; runs at every finish, so it stays current).
-local function mark_done(ids, ttl, cap)
-  local args = {}
-  for _, id in ipairs(ids) do table.insert(args, now); table.insert(args, id) end
-  zadd_all(KEYS[2], args)
+-- Retention of finished (succeeded or cancelled) records: those older than ttl, and
+-- all but the newest cap, are deleted: one DEL per record instead of a PEXPIRE per
+-- record. Runs at every claim and finish, so it stays current.
+local function trim_done(ttl, cap)
   local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - ttl, 'LIMIT', 0, 1000)
   for _, id in ipairs(old) do redis.call('DEL', jkey(id)) end
   if #old > 0 then redis.call('ZREM', KEYS[2], unpack(old)) end
@@ -100,6 +97,12 @@ local function mark_done(ids, ttl, cap)
     end
     redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
   end
+end
+local function mark_done(ids, ttl, cap)
+  local args = {}
+  for _, id in ipairs(ids) do table.insert(args, now); table.insert(args, id) end
+  zadd_all(KEYS[2], args)
+  trim_done(ttl, cap)
 end
 """
 
@@ -164,7 +167,7 @@ return cjson.encode(out)
 )
 
 # CLAIM: ARGV[3] = JSON object: count, token (unique per call), max_lease_ms (time
-# left), margin_ms, dead_cap, dead_ttl_ms, sweep (max ids promoted or recovered per
+# left), margin_ms, dead_cap, dead_ttl_ms, done_ttl_ms, done_cap, sweep (max ids promoted or recovered per
 # queue), queues (list; empty = all), ids (list; claim exactly these, if queued or
 # scheduled). Per queue: promote due scheduled jobs, recover expired leases (an
 # attempt used: requeue, or dead when none is left), then pop up to `count` ids
@@ -175,6 +178,7 @@ CLAIM = _script(
     "claim",
     r"""
 local a = cjson.decode(ARGV[3])
+trim_done(a.done_ttl_ms, a.done_cap)
 local queues = queues_or_all(a.queues)
 local promoted, recovered, expired, back = 0, {}, {}, {}
 for _, q in ipairs(queues) do

@@ -296,6 +296,9 @@ async def test_retention_deletes_old_and_excess_finished_records(
     assert await q.get(old.id) is None  # older than succeeded_ttl
     kept = [j for j in await q.get_many(newer) if j is not None]
     assert len(kept) == 3  # keep_succeeded
+    clock.advance(3601)
+    await q.drain()  # an idle drain applies retention too
+    assert await q.get_many(newer) == [None] * 4
 
 
 async def test_dead_list_is_capped(make_queue, runs: Counter):

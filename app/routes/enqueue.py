@@ -31,8 +31,11 @@ def check_items(queue: JobQueue, jobs: list[EnqueueRequest]) -> None:
     status_code=201,
     response_model=JobOut,
     responses={
-        200: {"model": JobOut, "description": "a job with this dedupe_key or job_id exists: "
-              "that job, with `deduplicated: true`"},  # fmt: skip
+        200: {
+            "model": JobOut,
+            "description": "a job with this dedupe_key or job_id exists: "
+            "that job, with `deduplicated: true`",
+        },
         **error_responses(413, 422),
     },
 )
@@ -48,7 +51,7 @@ async def enqueue(body: EnqueueRequest, response: Response, queue: QueueDep, _: 
     "/jobs/batch", status_code=201, response_model=BatchOut, responses=error_responses(413, 422)
 )
 async def enqueue_batch(body: BatchIn, queue: QueueDep, settings: SettingsDep, _: EnqueueAuth):
-    """Enqueue up to BATCH_MAX_JOBS jobs, all validated before any is written. Auth: enqueue, admin."""
+    """Enqueue up to BATCH_MAX_JOBS jobs, validated before any is written. Auth: enqueue, admin."""
     if len(body.jobs) > settings.batch_max_jobs:
         msg = f"at most {settings.batch_max_jobs} jobs per batch (BATCH_MAX_JOBS)"
         return invalid([{"loc": ["body", "jobs"], "msg": msg, "type": "too_long"}])

@@ -39,8 +39,13 @@ def _listify(value: list[str] | str | None) -> list[str] | None:
 
 def _too_big(loc: list[str], value: float, most: float, var: str) -> RequestValidationError:
     return RequestValidationError(
-        [{"loc": loc, "msg": f"must be at most {most:g} ({var}); got {value:g}",
-          "type": "less_than_equal"}]  # fmt: skip
+        [
+            {
+                "loc": loc,
+                "msg": f"must be at most {most:g} ({var}); got {value:g}",
+                "type": "less_than_equal",
+            }
+        ]
     )
 
 
@@ -59,7 +64,9 @@ async def _drain(
     queues = _listify(opts.queue)
     job_ids = _listify(opts.job_id)
     if job_ids:
-        missing = [i for i, job in zip(job_ids, await queue.get_many(job_ids), strict=True) if not job]
+        missing = [
+            i for i, job in zip(job_ids, await queue.get_many(job_ids), strict=True) if not job
+        ]
         if missing:
             raise JobNotFound(f"no job {', '.join(missing)}")
         limit = len(job_ids)

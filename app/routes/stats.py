@@ -19,7 +19,7 @@ router = APIRouter(tags=["admin"])
 log = structlog.get_logger("app")
 
 
-def assess(stats: dict[str, Any], latency_ms: float, now_ms: int, s: Settings) -> dict[str, Any]:
+def assess(stats: dict[str, Any], latency_ms: float, s: Settings) -> dict[str, Any]:
     """healthy, degraded or unhealthy, with a reason for every threshold crossed."""
     unhealthy: list[str] = []
     degraded: list[str] = []
@@ -30,15 +30,27 @@ def assess(stats: dict[str, Any], latency_ms: float, now_ms: int, s: Settings) -
         elif value >= warn:
             degraded.append(f"{what} (degraded at {warn:g})")
 
-    check(stats["dead"], s.health_dead_degraded, s.health_dead_unhealthy,
-          f"{stats['dead']} dead-letter job(s)")  # fmt: skip
+    check(
+        stats["dead"],
+        s.health_dead_degraded,
+        s.health_dead_unhealthy,
+        f"{stats['dead']} dead-letter job(s)",
+    )
     for name, q in sorted(stats["queues"].items()):
-        check(q["ready"], s.health_depth_degraded, s.health_depth_unhealthy,
-              f"queue {name!r} has {q['ready']} ready job(s)")  # fmt: skip
+        check(
+            q["ready"],
+            s.health_depth_degraded,
+            s.health_depth_unhealthy,
+            f"queue {name!r} has {q['ready']} ready job(s)",
+        )
         age = q.get("oldest_waiting_seconds")
         if age is not None:
-            check(age, s.health_age_degraded_seconds, s.health_age_unhealthy_seconds,
-                  f"queue {name!r}: oldest ready job has waited {age:.0f}s")  # fmt: skip
+            check(
+                age,
+                s.health_age_degraded_seconds,
+                s.health_age_unhealthy_seconds,
+                f"queue {name!r}: oldest ready job has waited {age:.0f}s",
+            )
     if latency_ms >= s.health_latency_degraded_ms:
         degraded.append(
             f"store latency {latency_ms:.0f}ms (degraded at {s.health_latency_degraded_ms:g}ms)"
@@ -64,7 +76,7 @@ async def collect(queue: JobQueue, settings: Settings) -> dict[str, Any]:
         oldest = q.get("oldest_ready_at")
         q["oldest_waiting_seconds"] = None if oldest is None else max(0, now - oldest) / 1000
     return {
-        "health": assess(stats, latency_ms, now, settings),
+        "health": assess(stats, latency_ms, settings),
         "store": {**store, "reachable": True, "latency_ms": latency_ms},
         **stats,
     }
