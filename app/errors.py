@@ -91,15 +91,6 @@ async def queue_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"{type(exc).__name__}: {exc}"}, status_code=400)
 
 
-async def internal(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", path=request.url.path, exc_info=exc)
-    request_id = getattr(request.state, "request_id", None)
-    return JSONResponse(
-        {"detail": "internal error; the logs have the details", "request_id": request_id},
-        status_code=500,
-    )
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(InvalidJob, invalid_job)
@@ -108,4 +99,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(InvalidJobState, bad_state)
     app.add_exception_handler(QueueUnavailable, unavailable)
     app.add_exception_handler(JobQueueError, queue_error)
-    app.add_exception_handler(Exception, internal)

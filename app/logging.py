@@ -16,6 +16,7 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -86,7 +87,8 @@ def request_id_from(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Binds a request id to every log line of a request, echoes it, logs one access line.
+    """Binds a request id to every log line of a request, echoes it, logs one access line,
+    and turns an unhandled exception into a JSON 500 (no stack trace in the response).
 
     The access line has method, path, status and duration: never headers or the query.
     """
@@ -104,11 +106,12 @@ class RequestContextMiddleware:
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message = {**message, "headers": headers}
@@ -116,6 +119,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # The answer to anything unforeseen: a JSON 500 with the request id, and the
+            # traceback in the log only (never in the response).
+            self.log.error("unhandled error", path=scope["path"], exc_info=exc)
+            if response_started:
+                raise
+            body = {"detail": "internal error; the logs have the details", "request_id": request_id}
+            await JSONResponse(body, status_code=500)(scope, receive, send_with_id)
         finally:
             ms = round((time.perf_counter() - started) * 1000, 1)
             self.log.info(

@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     """Everything the service reads. Variable names are the field names in upper case."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
     )
 
     # -- secrets (Authorization: Bearer <secret>) ------------------------------------
@@ -182,7 +186,7 @@ class Settings(BaseSettings):
             "KV_REST_API_TOKEN": secret(self.kv_rest_api_token),
             "REDIS_URL": secret(self.redis_url),
         }
-        return StoreConfig.from_env(env, timeout=self.jobqueue_request_timeout)
+        return StoreConfig.from_env(env)
 
     def queue_settings(self) -> QueueSettings:
         return QueueSettings(

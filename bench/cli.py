@@ -40,7 +40,7 @@ def machine() -> str:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--n", type=int, default=10_000, help="jobs enqueued then drained per system")
+    p.add_argument("--n", type=int, default=20_000, help="jobs enqueued then drained per system")
     p.add_argument(
         "--single-n", type=int, default=2_000, help="jobs enqueued one by one per system"
     )

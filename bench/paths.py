@@ -78,7 +78,22 @@ def _rest(url: str) -> Iterator[object]:
 
 @contextmanager
 def _http(url: str) -> Iterator[object]:
-    yield None
+    """The app under uvicorn, its store the REST server: three processes besides ours."""
+    if not (_has("app.main") and _has("jobqueue.restserver")):
+        yield None
+        return
+    from tests.servers import rest_server
+
+    from .service import ServiceSystem, app_env, app_server
+
+    with rest_server(url, TOKEN, in_process=False) as srv:
+        env = app_env(srv.url, srv.token)
+        with app_server(env) as base:
+            system = ServiceSystem(base, env, srv.requests_total)
+            try:
+                yield system
+            finally:
+                system.close()
 
 
 def cold_start(runs: int) -> dict:

@@ -20,9 +20,9 @@ def table(results: list[Result]) -> str:
     head = (
         "| system | drain via | enqueue 1 by 1, jobs/s | enqueue bulk (100), jobs/s "
         "| drain, jobs/s | drain vs RQ | drain vs arq | drain vs arq, tuned "
-        "| Redis commands/job: enqueue + drain "
-        "| HTTP requests/job: enqueue, drain | Upstash-billed commands/job | $ per 1M jobs "
-        "| Redis bytes per waiting job |"
+        "| Redis commands/job: enqueue (1 by 1 / bulk) + drain = lifecycle "
+        "| HTTP requests/job to the REST store: enqueue, drain | Upstash-billed commands/job "
+        "| $ per 1M jobs | Redis bytes per waiting job |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
@@ -32,10 +32,12 @@ def table(results: list[Result]) -> str:
             else f"{r.enqueue_single_reqs:.2f} (single), {r.enqueue_reqs:.3f} (bulk); "
             f"{r.drain_reqs:.4f}"
         )
+        bulk_cmds = r.enqueue_cmds if r.enqueue_bulk_jps else None
         lines.append(
             f"| {r.name} | {r.drain_label} | {_f(r.enqueue_single_jps)} | {_f(r.enqueue_bulk_jps)} "
             f"| {_f(r.drain_jps)} | {_x(r, rq)} | {_x(r, arq)} | {_x(r, tuned)} "
-            f"| {r.enqueue_cmds:.1f} + {r.drain_cmds:.1f} = {r.lifecycle_cmds:.1f} | {reqs} "
+            f"| {r.enqueue_single_cmds:.1f} / {_f(bulk_cmds, '.1f')} "
+            f"+ {r.drain_cmds:.1f} = {r.lifecycle_cmds:.1f} | {reqs} "
             f"| {r.billed_per_job:.1f} | ${r.usd_per_million:,.2f} | {_f(r.mem_per_waiting_job)} |"
         )
     return "\n".join(lines)

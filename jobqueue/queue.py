@@ -62,6 +62,14 @@ class Outcome:
     run_at: int = 0
 
 
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    """The sync API's loop thread: run until stopped, then close the loop."""
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 def _list(value: Any) -> list:
     return value if isinstance(value, list) else []  # cjson encodes {} for an empty array
 
@@ -86,10 +94,12 @@ class JobQueue:
         clock: Clock | None = None,
     ):
         self.settings = settings or QueueSettings()
-        timeout = self.settings.request_timeout
-        config = StoreConfig.from_env(timeout=timeout) if store is None else store
+        config = StoreConfig.from_env() if store is None else store
         self.store_kind = config.kind if isinstance(config, StoreConfig) else "custom"
-        self._factory = config.factory() if isinstance(config, StoreConfig) else config
+        if isinstance(config, StoreConfig):
+            self._factory = config.factory(self.settings.request_timeout)
+        else:
+            self._factory = config
         if self.store_kind == "memory":
             log.warning(
                 "in-memory store: nothing is persisted and other processes do not share it; "
@@ -126,7 +136,8 @@ class JobQueue:
         with self._sync_lock:
             if self._sync_loop is None:
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="jobqueue-sync", daemon=True).start()
+                thread = threading.Thread(target=_serve, args=(loop,), name="jq-sync", daemon=True)
+                thread.start()
                 self._sync_loop = loop
         return asyncio.run_coroutine_threadsafe(coro, self._sync_loop).result()
 
@@ -137,9 +148,23 @@ class JobQueue:
         return time.perf_counter() - start
 
     async def close(self) -> None:
-        """Close this event loop's transport."""
-        loop = asyncio.get_running_loop()
-        transport = self._transports.pop(loop, None)
+        """Close this event loop's transport, and the sync API's loop if it was used."""
+        await self._close_loop_transport()
+        sync_loop, self._sync_loop = self._sync_loop, None
+        if sync_loop is not None:
+            done = asyncio.run_coroutine_threadsafe(self._close_loop_transport(), sync_loop)
+            await asyncio.wrap_future(done)
+            sync_loop.call_soon_threadsafe(sync_loop.stop)
+
+    def close_sync(self) -> None:
+        """`close` for synchronous code."""
+        sync_loop, self._sync_loop = self._sync_loop, None
+        if sync_loop is not None:
+            asyncio.run_coroutine_threadsafe(self._close_loop_transport(), sync_loop).result()
+            sync_loop.call_soon_threadsafe(sync_loop.stop)
+
+    async def _close_loop_transport(self) -> None:
+        transport = self._transports.pop(asyncio.get_running_loop(), None)
         if transport is not None:
             await transport.close()
 

@@ -167,13 +167,14 @@ return cjson.encode(out)
 )
 
 # CLAIM: ARGV[3] = JSON object: count, token (unique per call), max_lease_ms (time
-# left), margin_ms, dead_cap, dead_ttl_ms, done_ttl_ms, done_cap, sweep (max ids promoted or recovered per
-# queue), queues (list; empty = all), ids (list; claim exactly these, if queued or
-# scheduled). Per queue: promote due scheduled jobs, recover expired leases (an
-# attempt used: requeue, or dead when none is left), then pop up to `count` ids
-# across queues in priority order and lease each. Returns JSON {jobs: [[id, type,
-# queue, payload, attempts, max_attempts, timeout_ms, backoff, token, lease_until]],
-# promoted, recovered: [ids], expired: [ids sent to dead], more: 0/1}.
+# left), margin_ms, dead_cap, dead_ttl_ms, done_ttl_ms, done_cap, sweep (max ids
+# promoted or recovered per queue), queues (list; empty = all), ids (list; claim
+# exactly these, if queued or scheduled). Applies retention; then per queue:
+# promote due scheduled jobs, recover expired leases (an attempt used: requeue, or
+# dead when none is left); then pop up to `count` ids across queues in priority
+# order and lease each. Returns JSON {jobs: [[id, type, queue, payload, attempts,
+# max_attempts, timeout_ms, backoff, token, lease_until]], promoted, recovered:
+# [ids], expired: [ids sent to dead], more: 0/1}.
 CLAIM = _script(
     "claim",
     r"""

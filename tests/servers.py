@@ -71,7 +71,9 @@ def redis_server() -> Iterator[str]:
 
 
 def _listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only
+    # when the listener's proto says TCP (with 0, every request waits ~40 ms for an ACK)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # clients queue up at once, before uvicorn starts serving
@@ -172,7 +174,16 @@ def rest_server(
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, timeout=20.0)
+        deadline = time.monotonic() + 20.0
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the REST server exited with code {proc.returncode}")
+            try:
+                wait_for_port(port, timeout=0.2)
+                break
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
         yield RestServer(f"http://127.0.0.1:{port}", token)
     finally:
         proc.terminate()

@@ -444,7 +444,7 @@ def test_sync_enqueue_from_plain_code(make_queue, runs: Counter):
     again = q.enqueue_sync("ok", {}, job_id=job.id)
     assert again.deduplicated
     assert q.run_sync(q.get(job.id)).payload == {"from": "sync"}
-    q.run_sync(q.close())
+    q.close_sync()
 
 
 async def test_request_counts_per_drain(q: JobQueue, runs: Counter):

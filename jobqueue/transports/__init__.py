@@ -18,10 +18,13 @@ class StoreConfig:
     kind: str
     url: str = ""
     token: str = ""
-    timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.kind == "upstash":  # the SDK appends /pipeline etc. to the base URL
+            object.__setattr__(self, "url", self.url.rstrip("/"))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, timeout: float = 5.0) -> StoreConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StoreConfig:
         """Upstash (or Vercel KV) REST variables, else REDIS_URL, else in memory."""
         env = os.environ if env is None else env
         for url_var, token_var in (
@@ -32,30 +35,30 @@ class StoreConfig:
             if url or token:
                 if not (url and token):
                     raise ValueError(f"{url_var} and {token_var} must be set together")
-                return cls("upstash", url.rstrip("/"), token, timeout)
+                return cls("upstash", url, token)
         if env.get("REDIS_URL"):
-            return cls("redis", env["REDIS_URL"], timeout=timeout)
-        return cls("memory", timeout=timeout)
+            return cls("redis", env["REDIS_URL"])
+        return cls("memory")
 
     @property
     def persistent(self) -> bool:
         return self.kind != "memory"
 
-    def factory(self) -> TransportFactory:
-        """A callable making a new transport; called once per event loop."""
+    def factory(self, timeout: float = 5.0) -> TransportFactory:
+        """A callable making a new transport (``timeout`` per request); one per event loop."""
         if self.kind == "upstash":
             from .upstash import UpstashTransport
 
-            return lambda: UpstashTransport(self.url, self.token, self.timeout)
+            return lambda: UpstashTransport(self.url, self.token, timeout)
         if self.kind == "redis":
             from .resp import RedisTransport
 
-            return lambda: RedisTransport.from_url(self.url, self.timeout)
+            return lambda: RedisTransport.from_url(self.url, timeout)
         if self.kind == "memory":
             from .resp import MemoryTransport, memory_server
 
             server = memory_server()  # one in-memory store per process, as a real one would be
-            return lambda: MemoryTransport(server, self.timeout)
+            return lambda: MemoryTransport(server, timeout)
         raise ValueError(f"unknown store kind {self.kind!r}")
 
 
