@@ -31,18 +31,18 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def runtime_dep(request: Request) -> Runtime:
+async def runtime_dep(request: Request) -> Runtime:
     return get_runtime(request.app)
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
 
 
-def queue_dep(runtime: RuntimeDep) -> JobQueue:
+async def queue_dep(runtime: RuntimeDep) -> JobQueue:
     return runtime.queue
 
 
-def settings_dep(runtime: RuntimeDep) -> Settings:
+async def settings_dep(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
@@ -88,11 +88,11 @@ def _check(
     )
 
 
-def require_admin(request: Request, creds: Credentials, runtime: RuntimeDep) -> str:
+async def require_admin(request: Request, creds: Credentials, runtime: RuntimeDep) -> str:
     return _check(request, creds, runtime, ("admin",))
 
 
-def require_enqueue(request: Request, creds: Credentials, runtime: RuntimeDep) -> str:
+async def require_enqueue(request: Request, creds: Credentials, runtime: RuntimeDep) -> str:
     return _check(request, creds, runtime, ("admin", "enqueue"))
 
 

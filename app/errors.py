@@ -48,28 +48,11 @@ async def request_validation(_: Request, exc: Exception) -> JSONResponse:
 async def invalid_job(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidJob)
     errors = [{**e, "loc": _body_loc(list(e["loc"]))} for e in exc.errors]
-    if not errors:
-        return JSONResponse({"detail": str(exc), "errors": []}, status_code=422)
-    return invalid(errors, str(exc))
-
-
-async def unknown_type(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, UnknownJobType)
-    loc = getattr(exc, "loc", ["body", "type"])
-    return JSONResponse(
-        {
-            "detail": str(exc),
-            "known_types": exc.known,
-            "errors": [
-                {
-                    "loc": loc,
-                    "msg": f"unknown job type {exc.job_type!r}",
-                    "type": "unknown_job_type",
-                }
-            ],
-        },
-        status_code=422,
-    )
+    response = invalid(errors, str(exc))
+    if isinstance(exc, UnknownJobType):
+        content = {"detail": str(exc), "known_types": exc.known, "errors": errors}
+        response = JSONResponse(content, status_code=422)
+    return response
 
 
 async def not_found(_: Request, exc: Exception) -> JSONResponse:
@@ -94,7 +77,6 @@ async def queue_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(InvalidJob, invalid_job)
-    app.add_exception_handler(UnknownJobType, unknown_type)
     app.add_exception_handler(JobNotFound, not_found)
     app.add_exception_handler(InvalidJobState, bad_state)
     app.add_exception_handler(QueueUnavailable, unavailable)

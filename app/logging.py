@@ -136,4 +136,5 @@ class RequestContextMiddleware:
                 status=status,
                 duration_ms=ms,
             )
+            structlog.contextvars.unbind_contextvars("caller")  # bound by the auth dependency
             structlog.contextvars.reset_contextvars(**tokens)

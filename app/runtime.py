@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from starlette.types import Scope
 
 from jobqueue import JobQueue
@@ -59,8 +60,23 @@ def qstash_receiver(settings: Settings) -> Any:
     )
 
 
+class SettingsError(RuntimeError):
+    """The environment holds invalid settings (the message never repeats a value)."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(map(str, e['loc'])).upper() or 'settings'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
 def build_runtime(settings: Settings | None = None) -> Runtime:
-    settings = settings or Settings()
+    settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     import_handlers(settings.handler_modules)
     queue = JobQueue(settings.store_config(), settings=settings.queue_settings())

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,18 @@ def machine() -> str:
         f"{os.cpu_count()} cores ({model or platform.processor() or 'unknown CPU'}){mem}, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )
+
+
+def revision() -> str:
+    """The commit measured (and whether the tree had uncommitted changes)."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty=+uncommitted changes"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip()
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -78,7 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     results: list[Result] = []
-    extra: dict = {"machine": machine(), "n": args.n, "single_n": args.single_n}
+    extra: dict = {
+        "machine": machine(),
+        "revision": revision(),
+        "n": args.n,
+        "single_n": args.single_n,
+    }
     started = time.perf_counter()
     with redis_server() as url:
         meter = Meter(url)
@@ -106,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = targets(results, extra)
     print(f"\nMachine: {extra['machine']}; redis-server {extra['redis']}")
+    print(f"Code: {extra['revision']}; command: python -m bench {' '.join(argv or sys.argv[1:])}")
     print(
         f"N = {args.n:,} no-op jobs per system ({args.single_n:,} enqueued one by one); "
         f"total run {extra['seconds']} s\n"

@@ -14,15 +14,6 @@ class QueueUnavailable(JobQueueError):
     """
 
 
-class UnknownJobType(JobQueueError):
-    """No handler is registered for a job type."""
-
-    def __init__(self, job_type: str, known: list[str]):
-        self.job_type = job_type
-        self.known = sorted(known)
-        super().__init__(f"unknown job type {job_type!r}; known types: {', '.join(self.known)}")
-
-
 class InvalidJob(JobQueueError):
     """An enqueue request is malformed: a bad option or a payload that fails validation.
 
@@ -32,6 +23,17 @@ class InvalidJob(JobQueueError):
     def __init__(self, message: str, errors: list[dict] | None = None):
         self.errors = errors or []
         super().__init__(message)
+
+
+class UnknownJobType(InvalidJob):
+    """No handler is registered for a job type."""
+
+    def __init__(self, job_type: str, known: list[str]):
+        self.job_type = job_type
+        self.known = sorted(known)
+        msg = f"unknown job type {job_type!r}"
+        error = {"loc": ["type"], "msg": msg, "type": "unknown_job_type"}
+        super().__init__(f"{msg}; known types: {', '.join(self.known)}", [error])
 
 
 class JobNotFound(JobQueueError):

@@ -172,16 +172,33 @@ class JobQueue:
 
     async def enqueue(self, type: str, payload: Any = None, **options: Any) -> Job:
         """Enqueue one job; see `EnqueueRequest` for the options."""
-        return (await self.enqueue_many([{"type": type, "payload": payload, **options}]))[0]
+        record = self._record({"type": type, "payload": payload, **options})
+        return (await self._enqueue_records([record]))[0]
 
     def enqueue_sync(self, type: str, payload: Any = None, **options: Any) -> Job:
         return self.run_sync(self.enqueue(type, payload, **options))
 
     async def enqueue_many(self, requests: Sequence[dict[str, Any] | EnqueueRequest]) -> list[Job]:
-        """Validate every request, then write them all in one request."""
+        """Validate every request, then write them all in one request.
+
+        An `InvalidJob` names the request by its index: ``loc`` starts with it.
+        """
+        records = []
+        for i, request in enumerate(requests):
+            try:
+                records.append(self._record(request))
+            except InvalidJob as exc:  # UnknownJobType included; keep the class
+                exc.errors = [{**e, "loc": [i, *e["loc"]]} for e in exc.errors]
+                exc.args = (f"job {i}: {exc}",)
+                raise
+        return await self._enqueue_records(records)
+
+    def _record(self, request: dict[str, Any] | EnqueueRequest) -> dict[str, Any]:
+        req = request if isinstance(request, EnqueueRequest) else validate_request(request)
+        return to_record(req, self.registry, self.settings, self.clock.now_ms())
+
+    async def _enqueue_records(self, records: list[dict[str, Any]]) -> list[Job]:
         now = self.clock.now_ms()
-        reqs = [r if isinstance(r, EnqueueRequest) else validate_request(r) for r in requests]
-        records = [to_record(r, self.registry, self.settings, now) for r in reqs]
         rows: list[list[Any]] = []
         for i in range(0, len(records), MAX_BATCH):
             rows += await self._run(ENQUEUE, json.dumps(records[i : i + MAX_BATCH]))

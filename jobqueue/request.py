@@ -28,7 +28,7 @@ class EnqueueRequest(BaseModel):
     queue: Annotated[str | None, Field(pattern=NAME_RE.pattern)] = None
     delay: Annotated[
         float | None,
-        Field(ge=0, le=365 * 86_400, validation_alias=AliasChoices("delay", "delay_seconds")),
+        Field(ge=0, le=365 * 86_400, validation_alias=AliasChoices("delay_seconds", "delay")),
     ] = None
     run_at: datetime | None = None
     priority: Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)] = 0

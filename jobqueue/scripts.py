@@ -11,7 +11,8 @@ Conventions shared by all scripts:
 
 Per-queue keys: ``queue:<q>:<prio>`` ready list, ``prios:<q>`` sorted set of the
 priorities with a non-empty ready list, ``scheduled:<q>`` and ``running:<q>`` sorted
-sets (score = run_at / lease deadline), ``stats:<q>`` counters.
+sets (score = run_at / lease deadline), ``stats:<q>`` counters. ``deadq`` holds the
+number of dead letters per queue (the dead list itself is one, newest first).
 """
 
 from __future__ import annotations
@@ -73,15 +74,35 @@ local function queues_or_all(qs)
   if #qs == 0 then return redis.call('SMEMBERS', KEYS[3]) end
   return qs
 end
-local function send_to_dead(id, q, err, dead_cap, dead_ttl)
-  redis.call('HSET', jkey(id), 'status', 'dead', 'finished_at', now, 'last_error', err)
-  redis.call('PEXPIRE', jkey(id), dead_ttl)
-  redis.call('LPUSH', KEYS[1], id)
-  while redis.call('LLEN', KEYS[1]) > dead_cap do
-    local old = redis.call('RPOP', KEYS[1])
-    if redis.call('HGET', jkey(old), 'status') == 'dead' then redis.call('DEL', jkey(old)) end
+local function dead_gauge(q, n) redis.call('HINCRBY', prefix .. 'deadq', q, n) end
+local function drop_dead(id)
+  local st = redis.call('HMGET', jkey(id), 'status', 'queue')
+  if st[1] == 'dead' then
+    dead_gauge(st[2], -1)
+    redis.call('DEL', jkey(id))
   end
+end
+-- Retention of dead letters: at most `cap` (when check_cap), none older than `ttl`
+-- (by finished_at; the list is newest first, so only its tail is looked at).
+local function trim_dead(cap, ttl, check_cap)
+  if check_cap then
+    while redis.call('LLEN', KEYS[1]) > cap do drop_dead(redis.call('RPOP', KEYS[1])) end
+  end
+  for _ = 1, 100 do
+    local tail = redis.call('LINDEX', KEYS[1], -1)
+    if not tail then break end
+    local at = tonumber(redis.call('HGET', jkey(tail), 'finished_at'))
+    if at and at > now - ttl then break end
+    redis.call('RPOP', KEYS[1])
+    drop_dead(tail)
+  end
+end
+local function send_to_dead(id, q, err, cap, ttl)
+  redis.call('HSET', jkey(id), 'status', 'dead', 'finished_at', now, 'last_error', err)
+  redis.call('LPUSH', KEYS[1], id)
+  dead_gauge(q, 1)
   count(q, 'dead')
+  trim_dead(cap, ttl, true)
 end
 -- Retention of finished (succeeded or cancelled) records: those older than ttl, and
 -- all but the newest cap, are deleted: one DEL per record instead of a PEXPIRE per
@@ -180,6 +201,7 @@ CLAIM = _script(
     r"""
 local a = cjson.decode(ARGV[3])
 trim_done(a.done_ttl_ms, a.done_cap)
+trim_dead(a.dead_cap, a.dead_ttl_ms, false)
 local queues = queues_or_all(a.queues)
 local promoted, recovered, expired, back = 0, {}, {}, {}
 for _, q in ipairs(queues) do
@@ -367,9 +389,12 @@ local res = {requeued = {}, skipped = {}}
 for _, id in ipairs(ids) do
   local st = redis.call('HMGET', jkey(id), 'status', 'queue', 'priority')
   if st[1] == 'dead' or st[1] == 'cancelled' then
-    redis.call('LREM', KEYS[1], 0, id)
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('PERSIST', jkey(id))
+    if st[1] == 'dead' then
+      dead_gauge(st[2], -1)
+      if ARGV[3] ~= 'all' then redis.call('LREM', KEYS[1], 0, id) end
+    else
+      redis.call('ZREM', KEYS[2], id)
+    end
     redis.call('HSET', jkey(id), 'status', 'queued', 'attempts', 0, 'run_at', now)
     redis.call('HDEL', jkey(id), 'finished_at')
     push_ready(id, st[2], st[3])
@@ -379,6 +404,7 @@ for _, id in ipairs(ids) do
     table.insert(res.skipped, {id, st[1] or ''})
   end
 end
+if ARGV[3] == 'all' then redis.call('DEL', KEYS[1]) end
 return cjson.encode(res)
 """,
     idempotent=True,
@@ -392,7 +418,7 @@ local ids = redis.call('LRANGE', KEYS[1], 0, -1)
 for _, id in ipairs(ids) do
   if redis.call('HGET', jkey(id), 'status') == 'dead' then redis.call('DEL', jkey(id)) end
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], prefix .. 'deadq')
 return cjson.encode(#ids)
 """,
     idempotent=True,
@@ -468,7 +494,7 @@ return cjson.encode({jobs = jobs, next = -1})
 )
 
 # STATS: ARGV[3] = how many dead ids to sample. Returns JSON {queues: {name:
-# {ready, scheduled, running, oldest_ready_at, counters}}, dead, dead_sample}.
+# {ready, scheduled, running, dead, oldest_ready_at, counters}}, dead, dead_sample}.
 # Every job is in exactly one state and each move is counted, so `enqueued` is
 # derived (live + succeeded + dead + cancelled - requeued) rather than written on
 # every enqueue: one Redis command fewer per job.
@@ -493,6 +519,7 @@ for _, q in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   c.enqueued = ready + scheduled + running + n('succeeded') + n('dead') + n('cancelled')
     - n('requeued')
   queues[q] = {ready = ready, scheduled = scheduled, running = running,
+    dead = tonumber(redis.call('HGET', prefix .. 'deadq', q) or 0),
     oldest_ready_at = oldest or cjson.null, counters = c}
 end
 return cjson.encode({queues = queues, dead = redis.call('LLEN', KEYS[1]),

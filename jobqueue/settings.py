@@ -11,7 +11,7 @@ class QueueSettings:
     request_timeout: float = 5.0  # seconds per store request
     succeeded_ttl: float = 24 * 3600  # seconds a succeeded or cancelled record is kept
     keep_succeeded: int = 10_000  # at most this many succeeded/cancelled records are kept
-    dead_ttl: float = 7 * 24 * 3600  # seconds a dead record is kept
+    dead_ttl: float = 7 * 24 * 3600  # seconds a dead letter (list entry and record) is kept
     dead_cap: int = 10_000  # the dead-letter list keeps the newest this many
     dedupe_window: float = 3600.0  # default lifetime of a dedupe key, seconds
     lease_margin: float = 5.0  # seconds added to a job's run time to form its lease

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -416,6 +419,17 @@ async def test_stats_thresholds_are_configurable() -> None:
         assert "queue 'default' has 2 ready job(s)" in health["reasons"][0]
 
 
+async def test_stats_health_counts_waiting_age_and_store_latency() -> None:
+    settings = make_settings(health_age_degraded_seconds=0.001, health_latency_degraded_ms=1e-6)
+    async with serve(settings) as c:
+        await enqueue(c)
+        await asyncio.sleep(0.01)
+        health = (await c.get("/jobs/stats", headers=auth(ADMIN))).json()["health"]
+    assert health["status"] == "degraded"
+    assert any("oldest ready job has waited" in r for r in health["reasons"])
+    assert any("store latency" in r for r in health["reasons"])
+
+
 # -- GET /jobs/{id}, GET /jobs ----------------------------------------------------------------
 
 
@@ -662,6 +676,8 @@ async def test_request_id_is_echoed_and_logged_with_job_ids(
     assert ran[0]["attempt"] == 1
     access = [x for x in lines if x["event"] == "request"]
     assert {"method", "path", "status", "duration_ms", "request_id"} <= set(access[0])
+    assert access[0]["caller"] == "admin"  # the role that authenticated the request
+    assert "caller" not in access[-1]  # /health: no token, and nothing left over
 
 
 async def test_secrets_never_appear_in_logs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -705,7 +721,14 @@ async def test_openapi_documents_every_endpoint_with_its_auth(client: httpx.Asyn
 
 
 def test_import_does_no_work() -> None:
-    import app.main
-
-    assert getattr(app.main.app.state, "runtime", None) is None
-    assert getattr(app.main.app.state, "settings", None) is None
+    """Cold start: importing the entrypoint reads no settings, imports no store client or
+    handler, and builds nothing (checked in a fresh interpreter)."""
+    code = (
+        "import sys, app.index as m\n"
+        "assert getattr(m.app.state, 'runtime', None) is None\n"
+        "clients = {'upstash_redis', 'redis', 'fakeredis', 'qstash', 'handlers'}\n"
+        "loaded = clients & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)

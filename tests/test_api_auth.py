@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 import app.deps
-from app.runtime import get_runtime
+from app.runtime import SettingsError, build_runtime, get_runtime
 from app.settings import Settings
 from tests.servers import free_port
 from tests.test_api import ADMIN, CRON, ENQUEUE, auth, env_names, make_settings, serve
@@ -311,3 +311,16 @@ def test_env_example_lists_every_setting_and_loads(tmp_path: Path) -> None:
     assert s.cron_secret is not None and s.admin_api_key is None
     assert s.store_config().kind == "memory"
     assert s.budget == 50
+
+
+def test_invalid_settings_stop_start_up_without_echoing_values(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("ADMIN_API_KEY", "short-secret")
+    monkeypatch.setenv("CRON_SECRET", "changeme-changeme-changeme")
+    with pytest.raises(SettingsError) as info:
+        build_runtime()
+    message = str(info.value)
+    assert "ADMIN_API_KEY" in message and "CRON_SECRET" in message
+    assert "short-secret" not in message and "changeme-changeme" not in message

@@ -91,8 +91,9 @@ async def test_bad_input_is_refused_before_anything_is_written(q: JobQueue, runs
     with pytest.raises(InvalidJob) as option:
         await q.enqueue("ok", {}, priority="high", queue="no spaces")
     assert {e["loc"][0] for e in option.value.errors} == {"priority", "queue"}
-    with pytest.raises(InvalidJob):  # the first is fine, the second is not: nothing is written
+    with pytest.raises(InvalidJob) as batch:  # the first is fine, not the second: no write
         await q.enqueue_many([{"type": "ok"}, {"type": "ok", "max_attempts": 0}])
+    assert [e["loc"] for e in batch.value.errors] == [[1, "max_attempts"]]
     assert (await q.stats())["queues"] == {}
 
 
@@ -299,6 +300,25 @@ async def test_retention_deletes_old_and_excess_finished_records(
     clock.advance(3601)
     await q.drain()  # an idle drain applies retention too
     assert await q.get_many(newer) == [None] * 4
+
+
+async def test_dead_letters_are_counted_per_queue_and_expire(
+    make_queue, runs: Counter, clock: FakeClock
+):
+    q = make_queue(dead_ttl=3600)
+    first = await q.enqueue("perm", {}, queue="a")
+    await q.enqueue("perm", {}, queue="b")
+    await q.drain()
+    stats = await q.stats()
+    assert (stats["queues"]["a"]["dead"], stats["queues"]["b"]["dead"], stats["dead"]) == (1, 1, 2)
+    await q.requeue([first.id])
+    assert (await q.stats())["queues"]["a"]["dead"] == 0
+    await q.drain()  # dead again
+    clock.advance(3601)
+    await q.drain()  # an idle drain applies dead-letter retention
+    stats = await q.stats()
+    assert (stats["queues"]["a"]["dead"], stats["queues"]["b"]["dead"], stats["dead"]) == (0, 0, 0)
+    assert await q.get(first.id) is None
 
 
 async def test_dead_list_is_capped(make_queue, runs: Counter):

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from jobqueue import EnqueueRequest, InvalidJob, JobQueue, UnknownJobType
+from jobqueue import EnqueueRequest, InvalidJob
 
 from ..deps import EnqueueAuth, QueueDep, SettingsDep
 from ..errors import invalid
 from ..models import BatchIn, BatchOut, JobOut, error_responses
 
 router = APIRouter(tags=["enqueue"])
-
-
-def check_items(queue: JobQueue, jobs: list[EnqueueRequest]) -> None:
-    """Type and payload checks per item, so an error names its index in the batch."""
-    for i, req in enumerate(jobs):
-        try:
-            queue.registry.get(req.type).validate(req.payload)
-        except UnknownJobType as exc:
-            exc.loc = ["body", "jobs", i, "type"]  # type: ignore[attr-defined]
-            raise
-        except InvalidJob as exc:
-            errors = [{**e, "loc": ["body", "jobs", i, *e["loc"]]} for e in exc.errors]
-            raise InvalidJob(f"job {i}: {exc}", errors) from None
 
 
 @router.post(
@@ -41,7 +28,7 @@ def check_items(queue: JobQueue, jobs: list[EnqueueRequest]) -> None:
 )
 async def enqueue(body: EnqueueRequest, response: Response, queue: QueueDep, _: EnqueueAuth):
     """Enqueue one job: 201, or 200 with the existing job if deduplicated. Auth: enqueue, admin."""
-    job = (await queue.enqueue_many([body]))[0]
+    job = await queue.enqueue(**body.model_dump(exclude_unset=True))
     if job.deduplicated:
         response.status_code = 200
     return job.to_dict()
@@ -55,7 +42,10 @@ async def enqueue_batch(body: BatchIn, queue: QueueDep, settings: SettingsDep, _
     if len(body.jobs) > settings.batch_max_jobs:
         msg = f"at most {settings.batch_max_jobs} jobs per batch (BATCH_MAX_JOBS)"
         return invalid([{"loc": ["body", "jobs"], "msg": msg, "type": "too_long"}])
-    check_items(queue, body.jobs)
-    jobs = await queue.enqueue_many(body.jobs)
+    try:
+        jobs = await queue.enqueue_many(body.jobs)
+    except InvalidJob as exc:  # its loc starts with the job's index in the batch
+        exc.errors = [{**e, "loc": ["jobs", *e["loc"]]} for e in exc.errors]
+        raise
     dups = sum(j.deduplicated for j in jobs)
     return {"jobs": [j.to_dict() for j in jobs], "enqueued": len(jobs) - dups, "deduplicated": dups}

@@ -63,6 +63,8 @@ async def _drain(
         raise _too_big(loc("budget_seconds"), budget, settings.budget, "DRAIN_BUDGET_SECONDS")
     queues = _listify(opts.queue)
     job_ids = _listify(opts.job_id)
+    if job_ids and len(job_ids) > settings.drain_max_limit:
+        raise _too_big(loc("job_id"), len(job_ids), settings.drain_max_limit, "DRAIN_MAX_LIMIT")
     if job_ids:
         missing = [
             i for i, job in zip(job_ids, await queue.get_many(job_ids), strict=True) if not job
@@ -70,7 +72,8 @@ async def _drain(
         if missing:
             raise JobNotFound(f"no job {', '.join(missing)}")
         limit = len(job_ids)
-    log.info("drain requested", limit=limit, budget_seconds=budget, queues=queues, job_ids=job_ids)
+    one = {"job_id": job_ids[0]} if job_ids and len(job_ids) == 1 else {"job_ids": job_ids}
+    log.info("drain requested", limit=limit, budget_seconds=budget, queues=queues, **one)
     summary = await queue.drain(limit=limit, budget=budget, queues=queues, job_ids=job_ids)
     return summary.to_dict()
 
