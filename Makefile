@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/uvicorn app.main:app --host 127.0.0.1 --port $${PORT:-8000}
+	$(BIN)/uvicorn app.main:app --host 127.0.0.1 --port $${PORT:-8000} --no-access-log
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import structlog
 
-from .harness import Result, run_system
+from .harness import Result, run_round
 from .redisstats import Meter
 from .report import soak_table, table, targets, targets_table
 
@@ -58,6 +58,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--single-n", type=int, default=2_000, help="jobs enqueued one by one per system"
     )
     p.add_argument(
+        "--rounds", type=int, default=4, help="turns the systems take, N/rounds jobs each time"
+    )
+    p.add_argument(
         "--soak", type=int, default=100_000, help="jobs processed in the memory soak (0: skip)"
     )
     p.add_argument(
@@ -98,18 +101,29 @@ def main(argv: list[str] | None = None) -> int:
         "single_n": args.single_n,
     }
     started = time.perf_counter()
-    with redis_server() as url:
+    with redis_server() as url, contextlib.ExitStack() as stack:
         meter = Meter(url)
         extra["redis"] = meter.version()
         log(f"machine: {extra['machine']}; redis-server {extra['redis']}; N={args.n}")
+        systems = []
         for key, make in paths.systems(url, only):
-            with make() as system:
-                if system is None:
-                    log(f"  {key}: skipped ({paths.missing(key)})")
-                    continue
-                results.append(run_system(system, meter, args.n, args.single_n, log))
-                if hasattr(system, "idle"):
-                    extra.setdefault("idle", {})[system.name] = system.idle(meter)
+            system = stack.enter_context(make())
+            if system is None:
+                log(f"  {key}: skipped ({paths.missing(key)})")
+            else:
+                systems.append(system)
+                results.append(Result(system.name, system.drain_label))
+        rounds = max(1, args.rounds)
+        for i in range(rounds):
+            n = args.n // rounds + (1 if i < args.n % rounds else 0)
+            n_single = args.single_n // rounds + (1 if i < args.single_n % rounds else 0)
+            for system, res in zip(systems, results, strict=True):
+                run_round(system, res, meter, n, n_single)
+                rate = res.drain.rates[-1]
+                log(f"  round {i + 1}/{rounds} {system.name}: drain {rate:,.0f} jobs/s")
+        for system in systems:
+            if hasattr(system, "idle"):
+                extra.setdefault("idle", {})[system.name] = system.idle(meter)
         if args.soak:
             log(f"soak: {args.soak:,} jobs with default retention")
             meter.flush()
@@ -126,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nMachine: {extra['machine']}; redis-server {extra['redis']}")
     print(f"Code: {extra['revision']}; command: python -m bench {' '.join(argv or sys.argv[1:])}")
     print(
-        f"N = {args.n:,} no-op jobs per system ({args.single_n:,} enqueued one by one); "
+        f"N = {args.n:,} no-op jobs per system ({args.single_n:,} enqueued one by one), "
+        f"in {max(1, args.rounds)} rounds taken in turns; "
         f"total run {extra['seconds']} s\n"
     )
     print(table(results))

@@ -10,7 +10,7 @@ def _f(x: float | None, fmt: str = ",.0f") -> str:
 
 
 def _x(r: Result, peer: Result | None) -> str:
-    return "n/a" if peer is None else f"{r.drain_jps / peer.drain_jps:.1f}x"
+    return "n/a" if peer is None else f"{r.drain.rate / peer.drain.rate:.1f}x"
 
 
 def table(results: list[Result]) -> str:
@@ -28,16 +28,16 @@ def table(results: list[Result]) -> str:
     for r in results:
         reqs = (
             "n/a (Redis protocol)"
-            if r.enqueue_reqs is None
-            else f"{r.enqueue_single_reqs:.2f} (single), {r.enqueue_reqs:.3f} (bulk); "
-            f"{r.drain_reqs:.4f}"
+            if r.bulk.reqs is None
+            else f"{r.single.reqs:.2f} (single), {r.bulk.reqs:.3f} (bulk); {r.drain.reqs:.4f}"
         )
-        bulk_cmds = r.enqueue_cmds if r.enqueue_bulk_jps else None
+        bulk_rate = r.bulk.rate if r.has_bulk else None
+        bulk_cmds = r.bulk.cmds if r.has_bulk else None
         lines.append(
-            f"| {r.name} | {r.drain_label} | {_f(r.enqueue_single_jps)} | {_f(r.enqueue_bulk_jps)} "
-            f"| {_f(r.drain_jps)} | {_x(r, rq)} | {_x(r, arq)} | {_x(r, tuned)} "
-            f"| {r.enqueue_single_cmds:.1f} / {_f(bulk_cmds, '.1f')} "
-            f"+ {r.drain_cmds:.1f} = {r.lifecycle_cmds:.1f} | {reqs} "
+            f"| {r.name} | {r.drain_label} | {_f(r.single.rate)} | {_f(bulk_rate)} "
+            f"| {_f(r.drain.rate)} | {_x(r, rq)} | {_x(r, arq)} | {_x(r, tuned)} "
+            f"| {r.single.cmds:.1f} / {_f(bulk_cmds, '.1f')} "
+            f"+ {r.drain.cmds:.1f} = {r.lifecycle_cmds:.1f} | {reqs} "
             f"| {r.billed_per_job:.1f} | ${r.usd_per_million:,.2f} | {_f(r.mem_per_waiting_job)} |"
         )
     return "\n".join(lines)
@@ -51,13 +51,13 @@ def targets(results: list[Result], extra: dict) -> list[tuple[str, str, bool | N
     rest = by.get("ours (REST)")
     rows: list[tuple[str, str, bool | None]] = []
     if ours and rq:
-        x = ours.drain_jps / rq.drain_jps
+        x = ours.drain.rate / rq.drain.rate
         rows.append(("drain on the Redis protocol >= 20x RQ SimpleWorker", f"{x:.1f}x", x >= 20))
     if ours and arq:
-        x = ours.drain_jps / arq.drain_jps
+        x = ours.drain.rate / arq.drain.rate
         text, ok = f"{x:.1f}x arq's defaults", x >= 5
         if tuned:
-            y = ours.drain_jps / tuned.drain_jps
+            y = ours.drain.rate / tuned.drain.rate
             text, ok = f"{text}; {y:.1f}x arq with poll_delay=0.01", ok and y >= 5
         rows.append(("drain on the Redis protocol >= 5x arq", text, ok))
     if ours:
@@ -67,19 +67,19 @@ def targets(results: list[Result], extra: dict) -> list[tuple[str, str, bool | N
             ("<= 10 Redis commands per job", f"{c:.1f}" + (f" ({peers})" if peers else ""), c <= 10)
         )
     if rest:
-        single = rest.enqueue_single_reqs
+        single = rest.single.reqs
         rows.append(
             (
                 "REST: 1 request per enqueue call",
-                f"{single:.3f} per single enqueue, {rest.enqueue_reqs * 100:.3f} per batch of 100",
+                f"{single:.3f} per single enqueue, {rest.bulk.reqs * 100:.3f} per batch of 100",
                 single <= 1.01,
             )
         )
         rows.append(
             (
                 "REST: <= 0.05 requests per job to drain (batches of 100)",
-                f"{rest.drain_reqs:.4f}",
-                rest.drain_reqs <= 0.05,
+                f"{rest.drain.reqs:.4f}",
+                rest.drain.reqs <= 0.05,
             )
         )
     else:
