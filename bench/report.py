@@ -90,7 +90,8 @@ def targets(results: list[Result], extra: dict) -> list[tuple[str, str, bool | N
     if idle:
         worst = max(v["requests"] for v in idle.values())
         text = "; ".join(
-            f"{k}: {v['requests']} requests, {v['commands']} commands" for k, v in idle.items()
+            f"{k}: {v['requests']} request{'s' * (v['requests'] != 1)}, {v['commands']} commands"
+            for k, v in idle.items()
         )
         rows.append(("idle drain <= 2 requests", text, worst <= 2))
     else:
@@ -110,9 +111,9 @@ def targets(results: list[Result], extra: dict) -> list[tuple[str, str, bool | N
         rows.append(
             (
                 "import app <= 1.2x its dependencies",
-                f"{cold['ratio']:.2f}x ({cold['app_s'] * 1000:.0f} ms vs "
-                f"{cold['deps_s'] * 1000:.0f} ms)",
-                cold["ratio"] <= 1.2,
+                f"{cold['ratio']:.2f}x wall clock ({cold['app_s'] * 1000:.0f} ms vs "
+                f"{cold['deps_s'] * 1000:.0f} ms), {cold['cpu_ratio']:.2f}x CPU time",
+                max(cold["ratio"], cold["cpu_ratio"]) <= 1.2,
             )
         )
     elif cold:

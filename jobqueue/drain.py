@@ -111,12 +111,20 @@ async def run_job(q: JobQueue, job: ClaimedJob, deadline: float) -> Outcome:
     s = q.settings
     timeout = max(0.0, min(job.timeout, deadline - q.clock.monotonic()))
     ctx = JobContext(job.id, job.type, job.queue, job.attempt, job.max_attempts, deadline)
-    bound = log.bind(job_id=job.id, type=job.type, queue=job.queue, attempt=job.attempt)
     started = time.perf_counter()
 
+    def fields() -> dict[str, Any]:  # built only when a line is logged
+        ms = round((time.perf_counter() - started) * 1000, 2)
+        return {
+            "job_id": job.id,
+            "type": job.type,
+            "queue": job.queue,
+            "attempt": job.attempt,
+            "duration_ms": ms,
+        }
+
     def failed(kind: str, error: str, run_at: int = 0) -> Outcome:
-        ms = round((time.perf_counter() - started) * 1000)
-        bound.warning("job failed", outcome=kind, error=error, duration_ms=ms)
+        log.warning("job failed", outcome=kind, error=error, **fields())
         return Outcome(job, kind, error[: s.max_error_chars], run_at)
 
     def retry_or_dead(error: str, delay: float) -> Outcome:
@@ -127,11 +135,11 @@ async def run_job(q: JobQueue, job: ClaimedJob, deadline: float) -> Outcome:
     try:
         spec = q.registry.get(job.type)
         payload = spec.load(json.loads(job.payload))
-        if spec.is_async:
-            coro = spec.func(payload, ctx)
-        else:
-            coro = asyncio.to_thread(spec.func, payload, ctx)
-        result = await asyncio.wait_for(coro, timeout)
+        async with asyncio.timeout(timeout):  # a sync handler's thread cannot be stopped
+            if spec.is_async:
+                result = await spec.func(payload, ctx)
+            else:
+                result = await asyncio.to_thread(spec.func, payload, ctx)
     except (PermanentError, UnknownJobType) as exc:
         return failed("dead", f"{type(exc).__name__}: {exc}")
     except RetryLater as exc:
@@ -146,7 +154,7 @@ async def run_job(q: JobQueue, job: ClaimedJob, deadline: float) -> Outcome:
         data = json.dumps(f"<result not JSON: {exc}>")
     if len(data) > s.max_result_bytes:
         data = json.dumps(f"<result of {len(data)} bytes dropped: over max_result_bytes>")
-    bound.info("job succeeded", duration_ms=round((time.perf_counter() - started) * 1000))
+    log.info("job succeeded", **fields())
     return Outcome(job, "ok", data)
 
 
