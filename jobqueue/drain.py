@@ -57,7 +57,6 @@ async def drain(
     if limit < 1 or budget <= 0:
         raise ValueError("limit must be at least 1 and budget positive")
     batch_size = min(batch_size or s.batch_size, MAX_BATCH)
-    sem = asyncio.Semaphore(concurrency or s.concurrency)
     start = q.clock.monotonic()
     deadline = start + budget
     summary = DrainSummary()
@@ -80,12 +79,7 @@ async def drain(
         if not claim.jobs:
             break
         summary.claimed += len(claim.jobs)
-
-        async def guarded(job: ClaimedJob) -> Outcome:
-            async with sem:
-                return await run_job(q, job, deadline)
-
-        outcomes = await asyncio.gather(*(guarded(j) for j in claim.jobs))
+        outcomes = await run_batch(q, claim.jobs, deadline, concurrency or s.concurrency)
         res = await q.finish(outcomes)
         summary.succeeded += res["ok"]
         summary.retried += res["retry"]
@@ -102,6 +96,21 @@ async def drain(
     summary.duration_ms = round((q.clock.monotonic() - start) * 1000)
     log.info("drain finished", **summary.to_dict())
     return summary
+
+
+async def run_batch(
+    q: JobQueue, jobs: list[ClaimedJob], deadline: float, concurrency: int
+) -> list[Outcome]:
+    """Run a batch with at most ``concurrency`` handlers at once; outcomes in job order."""
+    outcomes: list[Any] = [None] * len(jobs)
+    todo = iter(enumerate(jobs))
+
+    async def worker() -> None:  # workers share one iterator: no task or lock per job
+        for i, job in todo:
+            outcomes[i] = await run_job(q, job, deadline)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(jobs)))))
+    return outcomes
 
 
 async def run_job(q: JobQueue, job: ClaimedJob, deadline: float) -> Outcome:
