@@ -15,6 +15,8 @@ from pathlib import Path
 
 import structlog
 
+from jobqueue import QueueSettings
+
 from .harness import Result, run_round
 from .redisstats import Meter
 from .report import soak_table, table, targets, targets_table
@@ -73,7 +75,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--only", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}"
     )
     p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    least = 3 * QueueSettings().keep_succeeded  # the plateau shows after 2 x the cap
+    if 0 < args.soak < least:
+        p.error(f"--soak must be 0 or at least {least:,} (3 x keep_succeeded)")
+    return args
 
 
 def quiet() -> None:

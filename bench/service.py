@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,29 +22,22 @@ from .ours import BATCH
 @contextmanager
 def app_server(env: dict[str, str]) -> Iterator[str]:
     """`uvicorn app.main:app` in a subprocess on a free 127.0.0.1 port."""
-    from tests.servers import free_port, wait_for_port
+    from tests.servers import free_port, running
 
     port = free_port()
     with tempfile.TemporaryFile("w+") as errors:  # a pipe left unread could block the app
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=errors,
-        )  # fmt: skip
+        args = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+        started = False
         try:
-            try:
-                wait_for_port(port, timeout=30.0)
-            except RuntimeError as exc:
-                errors.seek(0)
-                raise RuntimeError(f"the app did not start: {errors.read()[-2000:]}") from exc
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            with running(args, port, timeout=30.0, env=env, stderr=errors):
+                started = True
+                yield f"http://127.0.0.1:{port}"
+        except RuntimeError as exc:
+            if started:
+                raise
+            errors.seek(0)
+            raise RuntimeError(f"the app did not start: {errors.read()[-2000:]}") from exc
 
 
 def app_env(rest_url: str, rest_token: str) -> dict[str, str]:

@@ -52,22 +52,47 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 @contextmanager
+def running(
+    args: list[str], port: int, *, timeout: float = 20.0, **popen: Any
+) -> Iterator[subprocess.Popen]:
+    """Start a server process, wait until it listens on ``port``, stop it afterwards.
+
+    ``popen`` goes to `subprocess.Popen` (env, cwd, stdout, stderr); output is
+    discarded unless redirected. A process that exits early fails at once.
+    """
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    proc = subprocess.Popen(args, **popen)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{' '.join(args[:3])} exited with code {proc.returncode}")
+            try:
+                wait_for_port(port, timeout=0.2)
+                break
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
 def redis_server() -> Iterator[str]:
     """Yield the URL of a fresh redis-server (no persistence) and stop it afterwards."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen(
-            [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", tmp],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port)
+        args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", tmp]  # fmt: skip
+        with running(args, port):
             yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def _listening_socket() -> socket.socket:
@@ -168,27 +193,7 @@ def rest_server(
         return
     port = free_port()
     env = {**os.environ, "UPSTASH_REDIS_REST_TOKEN": token}  # not on the command line
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jobqueue.restserver", "--redis-url", redis_url,
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20.0
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the REST server exited with code {proc.returncode}")
-            try:
-                wait_for_port(port, timeout=0.2)
-                break
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
+    args = [sys.executable, "-m", "jobqueue.restserver", "--redis-url", redis_url,
+            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    with running(args, port, env=env):
         yield RestServer(f"http://127.0.0.1:{port}", token)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

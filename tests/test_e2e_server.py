@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.servers import free_port, redis_server, rest_server, wait_for_port
+from tests.servers import free_port, redis_server, rest_server, running
 
 ADMIN = "e2e-admin-" + "5f" * 16
 CRON = "e2e-cron-" + "7d" * 16
@@ -49,34 +49,12 @@ def service(tmp_path: Path) -> Iterator[tuple[str, Path, object]]:
         port = free_port()
         log = tmp_path / "service.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "app.main:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--lifespan",
-                    "on",
-                ],
-                cwd=tmp_path,  # no stray .env is read
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                wait_for_port(port, timeout=30)
+            args = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                    "--port", str(port), "--lifespan", "on"]  # fmt: skip
+            # cwd: no stray .env is read
+            with running(args, port, timeout=30, cwd=tmp_path, env=env, stdout=out,
+                         stderr=subprocess.STDOUT):  # fmt: skip
                 yield f"http://127.0.0.1:{port}", log, rest
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
 
 
 def test_enqueue_drain_and_stats_over_http(service: tuple[str, Path, object]) -> None:
