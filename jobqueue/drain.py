@@ -50,8 +50,9 @@ async def drain(
 ) -> DrainSummary:
     """Run up to ``limit`` jobs within ``budget`` seconds; see DESIGN.md.
 
-    Each handler runs under min(its timeout, time left), so nothing outlives the
-    budget; a job cut short is a failed attempt and retried with backoff.
+    A job is started only if its timeout fits in the time left (one that fits no
+    budget at all runs with the time left), and each handler runs under min(its
+    timeout, time left), so nothing outlives the budget.
     """
     s = q.settings
     if limit < 1 or budget <= 0:
@@ -67,7 +68,8 @@ async def drain(
             summary.more = summary.more or summary.batches == 0  # unknown: say call again
             break
         want = min(batch_size, limit - summary.claimed)
-        claim = await q.claim(want, max_lease=left, queues=queues, ids=pending_ids[:want] or None)
+        ids = pending_ids[:want] or None
+        claim = await q.claim(want, max_lease=left, budget=budget, queues=queues, ids=ids)
         summary.batches += 1
         summary.recovered += len(claim.recovered)
         summary.dead += len(claim.expired)

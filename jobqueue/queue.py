@@ -307,10 +307,15 @@ class JobQueue:
         count: int,
         *,
         max_lease: float,
+        budget: float | None = None,
         queues: Sequence[str] | None = None,
         ids: Sequence[str] | None = None,
     ) -> Claim:
-        """Promote, recover, then lease up to ``count`` jobs (or exactly ``ids``)."""
+        """Promote, recover, then lease up to ``count`` jobs (or exactly ``ids``).
+
+        ``max_lease`` is the time left; a job whose timeout is over it, but within
+        ``budget`` (a whole drain's), stays queued for the next drain.
+        """
         s = self.settings
         bad = [name for name in queues or [] if not NAME_RE.match(name)]
         if bad:
@@ -322,6 +327,7 @@ class JobQueue:
             "count": min(count, MAX_BATCH),
             "token": secrets.token_hex(8),
             "max_lease_ms": int(max_lease * 1000),
+            "budget_ms": int((budget or 0) * 1000),
             "margin_ms": int(s.lease_margin * 1000),
             "dead_cap": s.dead_cap,
             "dead_ttl_ms": int(s.dead_ttl * 1000),

@@ -46,11 +46,16 @@ local function group(t, k, v)
 end
 -- lanes: {[q .. '\0' .. prio] = {ids}}; one RPUSH per lane, and the lane (and its
 -- queue) is registered only when the push created it
-local function push_lanes(lanes)
+local function push_lanes(lanes, front)
   for lane, ids in pairs(lanes) do
     local sep = string.find(lane, '\0', 1, true)
     local q, prio = string.sub(lane, 1, sep - 1), string.sub(lane, sep + 1)
-    if redis.call('RPUSH', ready_key(q, prio), unpack(ids)) == #ids then
+    local op = 'RPUSH'
+    if front then  -- back to the head, in their original order
+      op = 'LPUSH'
+      for i = 1, math.floor(#ids / 2) do ids[i], ids[#ids - i + 1] = ids[#ids - i + 1], ids[i] end
+    end
+    if redis.call(op, ready_key(q, prio), unpack(ids)) == #ids then
       redis.call('ZADD', qkey(q, 'prios'), prio, prio)
       redis.call('SADD', KEYS[3], q)
     end
@@ -190,12 +195,15 @@ return cjson.encode(out)
 # CLAIM: ARGV[3] = JSON object: count, token (unique per call), max_lease_ms (time
 # left), margin_ms, dead_cap, dead_ttl_ms, done_ttl_ms, done_cap, sweep (max ids
 # promoted or recovered per queue), queues (list; empty = all), ids (list; claim
-# exactly these, if queued or scheduled). Applies retention; then per queue:
-# promote due scheduled jobs, recover expired leases (an attempt used: requeue, or
-# dead when none is left); then pop up to `count` ids across queues in priority
-# order and lease each. Returns JSON {jobs: [[id, type, queue, payload, attempts,
-# max_attempts, timeout_ms, backoff, token, lease_until]], promoted, recovered:
-# [ids], expired: [ids sent to dead], more: 0/1}.
+# exactly these, if queued or scheduled), budget_ms (a whole drain's budget).
+# Applies retention; then per queue: promote due scheduled jobs, recover expired
+# leases (an attempt used: requeue, or dead when none is left); then pop up to
+# `count` ids across queues in priority order and lease each, except jobs whose
+# timeout exceeds the time left but not a whole budget: they go back to the head of
+# their lane for the next drain (a job that fits no budget runs with the time left).
+# Returns JSON {jobs: [[id, type, queue, payload, attempts, max_attempts,
+# timeout_ms, backoff, token, lease_until]], promoted, recovered: [ids], expired:
+# [ids sent to dead], more: 0/1}.
 CLAIM = _script(
     "claim",
     r"""
@@ -271,11 +279,14 @@ else
   end
 end
 
-local jobs, leases = {}, {}
+local jobs, leases, unfit = {}, {}, {}
 for i, id in ipairs(picked) do
   local f = redis.call('HMGET', jkey(id), 'type', 'queue', 'payload', 'attempts',
-    'max_attempts', 'timeout_ms', 'backoff', 'status')
-  if f[8] == 'queued' or f[8] == 'scheduled' then
+    'max_attempts', 'timeout_ms', 'backoff', 'status', 'priority')
+  local timeout = tonumber(f[6])
+  if #a.ids == 0 and timeout > a.max_lease_ms and timeout <= a.budget_ms then
+    group(unfit, f[2] .. '\0' .. f[9], id)  -- a fresh drain can finish it: leave it queued
+  elseif f[8] == 'queued' or f[8] == 'scheduled' then
     local attempt = tonumber(f[4]) + 1
     local token = a.token .. ':' .. i
     local lease_until = now + math.min(tonumber(f[6]), a.max_lease_ms) + a.margin_ms
@@ -289,6 +300,7 @@ for i, id in ipairs(picked) do
 end
 
 for q, args in pairs(leases) do zadd_all(qkey(q, 'running'), args) end
+push_lanes(unfit, true)
 local more = 0
 for _, q in ipairs(queues) do
   if redis.call('ZCARD', qkey(q, 'prios')) > 0 then more = 1 break end

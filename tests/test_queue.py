@@ -421,6 +421,30 @@ async def test_drain_never_runs_past_its_budget(make_queue, registry: Registry):
     assert summary.retried == 1
 
 
+async def test_a_job_that_cannot_finish_in_the_time_left_waits_for_the_next_drain(
+    q: JobQueue, registry: Registry, clock: FakeClock
+):
+    @registry.handler("step", timeout=1)
+    async def step(payload, ctx):
+        clock.advance(6)  # the drain's budget is 10: 4 s are left after this
+
+    @registry.handler("slow", timeout=8)
+    async def slow(payload, ctx):
+        return "done"
+
+    first = await q.enqueue("step", {}, priority=-1)
+    later = await q.enqueue("slow", {}, job_id="slow-1")
+    after = await q.enqueue("slow", {}, job_id="slow-2")
+    summary = await q.drain(budget=10, batch_size=1)
+    assert (summary.claimed, summary.succeeded, summary.more) == (1, 1, True)
+    assert [j.status for j in await q.get_many([first.id, later.id, after.id])] == [
+        JobStatus.SUCCEEDED, JobStatus.QUEUED, JobStatus.QUEUED
+    ]
+    assert (await q.get(later.id)).attempts == 0
+    claim = await q.claim(5, max_lease=30)
+    assert [j.id for j in claim.jobs] == ["slow-1", "slow-2"]  # order kept
+
+
 async def test_no_claim_when_too_little_time_is_left(q: JobQueue, runs: Counter):
     await q.enqueue("ok", {})
     summary = await q.drain(budget=q.settings.min_time_left / 2)
