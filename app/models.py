@@ -124,6 +124,7 @@ class QueueStats(BaseModel):
     ready: int
     scheduled: int
     running: int
+    dead: int = 0  # dead letters of this queue now
     oldest_ready_at: int | None = None
     oldest_waiting_seconds: float | None = None
     counters: dict[str, int]

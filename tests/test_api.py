@@ -394,7 +394,7 @@ async def test_stats_reports_queues_dead_store_and_health(
     await enqueue(client, delay_seconds=60)
     data = (await client.get("/jobs/stats", headers=auth(ADMIN))).json()
     q = data["queues"]["default"]
-    assert (q["ready"], q["scheduled"], q["running"]) == (1, 1, 0)
+    assert (q["ready"], q["scheduled"], q["running"], q["dead"]) == (1, 1, 0, 1)
     assert q["counters"]["enqueued"] == 3
     assert q["counters"]["dead"] == 1
     assert q["oldest_waiting_seconds"] >= 0
