@@ -50,9 +50,9 @@ async def drain(
 ) -> DrainSummary:
     """Run up to ``limit`` jobs within ``budget`` seconds; see DESIGN.md.
 
-    A job is started only if its timeout fits in the time left (one that fits no
-    budget at all runs with the time left), and each handler runs under min(its
-    timeout, time left), so nothing outlives the budget.
+    After the first batch, a job is started only if its timeout fits in the time
+    left, and each handler runs under min(its timeout, time left), so nothing
+    outlives the budget.
     """
     s = q.settings
     if limit < 1 or budget <= 0:
@@ -69,7 +69,10 @@ async def drain(
             break
         want = min(batch_size, limit - summary.claimed)
         ids = pending_ids[:want] or None
-        claim = await q.claim(want, max_lease=left, budget=budget, queues=queues, ids=ids)
+        # the first batch takes any job (so every drain makes progress); later ones
+        # leave a job whose timeout no longer fits to the next drain
+        fit = budget if summary.batches else None
+        claim = await q.claim(want, max_lease=left, budget=fit, queues=queues, ids=ids)
         summary.batches += 1
         summary.recovered += len(claim.recovered)
         summary.dead += len(claim.expired)
@@ -146,12 +149,15 @@ async def run_job(q: JobQueue, job: ClaimedJob, deadline: float) -> Outcome:
     try:
         spec = q.registry.get(job.type)
         payload = spec.load(json.loads(job.payload))
+    except (UnknownJobType, ValueError) as exc:  # no handler, or a payload it cannot take
+        return failed("dead", f"{type(exc).__name__}: {exc}")
+    try:
         async with asyncio.timeout(timeout):  # a sync handler's thread cannot be stopped
             if spec.is_async:
                 result = await spec.func(payload, ctx)
             else:
                 result = await asyncio.to_thread(spec.func, payload, ctx)
-    except (PermanentError, UnknownJobType) as exc:
+    except PermanentError as exc:
         return failed("dead", f"{type(exc).__name__}: {exc}")
     except RetryLater as exc:
         return retry_or_dead(f"RetryLater: {exc}", exc.delay)

@@ -196,6 +196,25 @@ async def test_permanent_error_goes_to_dead_letters_at_once(q: JobQueue, runs: C
     assert "PermanentError: bad input" in j.last_error
 
 
+async def test_a_job_its_handler_cannot_take_is_dead_at_once(
+    q: JobQueue, store, clock: FakeClock, runs: Counter
+):
+    unknown = await q.enqueue("greet", {"name": "ada"})
+    unfit = await q.enqueue("ok", {"no": "name"})
+    later = Registry()  # a later deploy: 'greet' is gone, 'ok' now wants a Greeting
+
+    @later.handler("ok", model=Greeting)
+    async def ok(payload, ctx):
+        return "unreachable"
+
+    worker = JobQueue(store, settings=q.settings, registry=later, clock=clock)
+    summary = await worker.drain()
+    await worker.close()
+    assert summary.dead == 2 and not runs
+    assert "UnknownJobType" in (await q.get(unknown.id)).last_error
+    assert "ValidationError" in (await q.get(unfit.id)).last_error
+
+
 async def test_handler_may_ask_for_a_retry_delay(
     q: JobQueue, registry: Registry, clock: FakeClock
 ):
@@ -443,6 +462,14 @@ async def test_a_job_that_cannot_finish_in_the_time_left_waits_for_the_next_drai
     assert (await q.get(later.id)).attempts == 0
     claim = await q.claim(5, max_lease=30)
     assert [j.id for j in claim.jobs] == ["slow-1", "slow-2"]  # order kept
+
+
+async def test_a_job_whose_timeout_equals_the_budget_still_runs(q: JobQueue, runs: Counter):
+    from jobqueue import SystemClock
+
+    q.clock = SystemClock()  # real time passes: less than the budget is left at claim
+    await q.enqueue("ok", {}, timeout=25)
+    assert (await q.drain(budget=25)).succeeded == 1
 
 
 async def test_no_claim_when_too_little_time_is_left(q: JobQueue, runs: Counter):
