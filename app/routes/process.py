@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
 
 from jobqueue import JobNotFound, JobQueue
@@ -78,18 +78,21 @@ async def _drain(
     return summary.to_dict()
 
 
-@router.get("/jobs/process", response_model=DrainOut, responses=RESPONSES)
-async def process_get(
-    queue: QueueDep,
-    settings: SettingsDep,
-    _: CronAuth,
+def query_options(
     limit: LimitQ = None,
     queue_name: QueueQ = None,
     budget_seconds: BudgetQ = None,
     job_id: JobIdQ = None,
-):
+) -> ProcessIn:
+    return ProcessIn(limit=limit, queue=queue_name, budget_seconds=budget_seconds, job_id=job_id)
+
+
+QueryOptions = Annotated[ProcessIn, Depends(query_options)]
+
+
+@router.get("/jobs/process", response_model=DrainOut, responses=RESPONSES)
+async def process_get(queue: QueueDep, settings: SettingsDep, _: CronAuth, opts: QueryOptions):
     """Run due jobs and return a summary (what Vercel Cron calls). Auth: cron, admin."""
-    opts = ProcessIn(limit=limit, queue=queue_name, budget_seconds=budget_seconds, job_id=job_id)
     return await _drain(queue, settings, opts)
 
 
@@ -98,14 +101,10 @@ async def process_post(
     queue: QueueDep,
     settings: SettingsDep,
     _: CronAuth,
-    limit: LimitQ = None,
-    queue_name: QueueQ = None,
-    budget_seconds: BudgetQ = None,
-    job_id: JobIdQ = None,
+    query: QueryOptions,
     body: Annotated[ProcessIn | None, Body()] = None,
 ):
     """Like GET, with options in the query or an optional JSON body. Auth: cron, admin, QStash."""
-    query = ProcessIn(limit=limit, queue=queue_name, budget_seconds=budget_seconds, job_id=job_id)
     given = body.model_dump(exclude_none=True) if body else {}
     opts = query.model_copy(update=given)
     return await _drain(queue, settings, opts, frozenset(given))
