@@ -1,4 +1,5 @@
-"""Every Redis key name is built here (the Lua scripts derive the rest from `prefix`).
+"""The namespace prefix and the keys every script is given (scripts.py derives the rest
+from the prefix and documents the whole layout).
 
 All keys of a namespace share the hash tag ``{namespace}``, so every key one script
 touches lives in one cluster slot (Redis Cluster and Valkey cluster safe).
@@ -16,19 +17,6 @@ class Keys:
         if not NAME_RE.match(namespace):
             raise ValueError(f"namespace must match {NAME_RE.pattern}")
         self.prefix = f"jq:{{{namespace}}}:"
-
-    def job(self, job_id: str) -> str:
-        return f"{self.prefix}job:{job_id}"
-
-    def ready(self, queue: str, priority: int) -> str:
-        return f"{self.prefix}queue:{queue}:{priority}"
-
-    def per_queue(self, kind: str, queue: str) -> str:
-        """``kind`` is prios, scheduled, running or stats."""
-        return f"{self.prefix}{kind}:{queue}"
-
-    def dedupe(self, key: str) -> str:
-        return f"{self.prefix}dedupe:{key}"
 
     @property
     def dead(self) -> str:

@@ -61,3 +61,4 @@ async def test_killed_process_loses_nothing(redis_url: str):
     assert (summary.recovered, summary.succeeded) == (3, 3)
     assert sorted(done) == sorted((i, 2) for i in ids)
     await q.close()
+
