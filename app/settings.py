@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     kv_rest_api_url: str = ""
     kv_rest_api_token: SecretStr | None = None
     redis_url: SecretStr | None = None  # may embed a password
+    vercel: bool = False  # set (VERCEL=1) by the platform: the in-memory store is refused
 
     # -- handlers and the queue library -------------------------------------------------
     jobqueue_handler_modules: str = "handlers"
@@ -157,7 +158,13 @@ class Settings(BaseSettings):
             )
         if self.drain_limit > self.drain_max_limit:
             raise ValueError("DRAIN_LIMIT must not exceed DRAIN_MAX_LIMIT")
-        self.store_config()  # URL without token and the like fail here, not on first use
+        store = self.store_config()  # URL without token and the like fail here, not later
+        if self.vercel and store.kind == "memory":
+            raise ValueError(
+                "no store is configured and the in-memory one cannot work on Vercel (every "
+                "invocation would start empty): set UPSTASH_REDIS_REST_URL and "
+                "UPSTASH_REDIS_REST_TOKEN (or KV_REST_API_URL/TOKEN, or REDIS_URL)"
+            )
         return self
 
     @property

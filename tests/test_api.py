@@ -380,6 +380,15 @@ async def test_budget_defaults_below_max_duration() -> None:
     assert make_settings().budget < make_settings().function_max_duration
 
 
+async def test_on_vercel_the_in_memory_store_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="UPSTASH_REDIS_REST_URL"):
+        make_settings(vercel=True)
+    s = make_settings(vercel=True, redis_url="redis://127.0.0.1:6379/0")
+    assert s.store_config().kind == "redis"
+
+
 # -- GET /jobs/stats ----------------------------------------------------------------------
 
 
