@@ -15,12 +15,24 @@ from typing import Any, TypeVar
 import structlog
 
 from .clock import Clock, SystemClock
-from .errors import InvalidJob, InvalidJobState, JobNotFound
+from .errors import InvalidJob, InvalidJobState, JobNotFound, QueueUnavailable
 from .job import Job, JobStatus
 from .keys import NAME_RE, Keys
 from .registry import Registry, default_registry
 from .request import EnqueueRequest, to_record, validate_request
-from .scripts import CANCEL, CLAIM, ENQUEUE, FINISH, GET, LIST, PURGE, REQUEUE, STATS, Script
+from .scripts import (
+    CANCEL,
+    CLAIM,
+    ENQUEUE,
+    FINISH,
+    GET,
+    LIST,
+    PURGE,
+    RELEASE,
+    REQUEUE,
+    STATS,
+    Script,
+)
 from .settings import QueueSettings
 from .transports import StoreConfig, Transport, TransportFactory
 
@@ -337,13 +349,27 @@ class JobQueue:
             "queues": list(queues or []),
             "ids": list(ids or []),
         }
-        res = await self._run(CLAIM, json.dumps(args))
+        try:
+            res = await self._run(CLAIM, json.dumps(args))
+        except QueueUnavailable:
+            await self._release(args["token"])
+            raise
         jobs = [
             ClaimedJob(i, t, q, p, int(a), int(m), tm / 1000, b, tok, int(lu))
             for i, t, q, p, a, m, tm, b, tok, lu in _list(res["jobs"])
         ]
         recovered, expired = _list(res["recovered"]), _list(res["expired"])
         return Claim(jobs, int(res["promoted"]), recovered, expired, bool(res["more"]))
+
+    async def _release(self, token: str) -> None:
+        """Undo a claim whose answer was lost, if it was applied (best effort)."""
+        try:
+            released = await self._run(RELEASE, token)
+        except QueueUnavailable as exc:
+            log.warning("claim answer lost; its jobs wait for their leases", error=str(exc))
+            return
+        if released:
+            log.warning("claim answer lost; its jobs were put back", released=released)
 
     async def finish(self, outcomes: Sequence[Outcome]) -> dict[str, Any]:
         """Apply a batch of outcomes, each fenced by its lease token."""
@@ -353,6 +379,7 @@ class JobQueue:
             "done_cap": s.keep_succeeded,
             "dead_ttl_ms": int(s.dead_ttl * 1000),
             "dead_cap": s.dead_cap,
+            "claims": sorted({o.job.token.rsplit(":", 1)[0] for o in outcomes}),
             "outcomes": [[o.job.id, o.job.token, o.kind, o.data, o.run_at] for o in outcomes],
         }
         res = await self._run(FINISH, json.dumps(args))

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 class Script:
     name: str
     source: str
-    idempotent: bool  # safe to send again after a lost response
+    # sent a second time after a failure: only scripts that are safe to repeat (the
+    # claim is not: a repeat leases more jobs) and worth the wait
+    retry: bool
     sha: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -133,8 +135,8 @@ end
 """
 
 
-def _script(name: str, body: str, *, idempotent: bool) -> Script:
-    return Script(name, _LIB + body, idempotent)
+def _script(name: str, body: str, *, retry: bool) -> Script:
+    return Script(name, _LIB + body, retry)
 
 
 # ENQUEUE: ARGV[3] = JSON list of jobs, each an object with id, type, queue, payload
@@ -189,7 +191,7 @@ end
 push_lanes(lanes)
 return cjson.encode(out)
 """,
-    idempotent=True,
+    retry=True,
 )
 
 # CLAIM: ARGV[3] = JSON object: count, token (unique per call), max_lease_ms (time
@@ -301,6 +303,12 @@ end
 
 for q, args in pairs(leases) do zadd_all(qkey(q, 'running'), args) end
 push_lanes(unfit, true)
+if #jobs > 0 then  -- what RELEASE needs if this answer never reaches the caller
+  local ids = {}
+  for _, j in ipairs(jobs) do table.insert(ids, j[1]) end
+  redis.call('SET', prefix .. 'claim:' .. a.token, cjson.encode(ids), 'PX',
+    a.max_lease_ms + a.margin_ms)
+end
 local more = 0
 for _, q in ipairs(queues) do
   if redis.call('ZCARD', qkey(q, 'prios')) > 0 then more = 1 break end
@@ -308,10 +316,11 @@ end
 return cjson.encode({jobs = jobs, promoted = promoted, recovered = recovered,
   expired = expired, more = more})
 """,
-    idempotent=False,
+    retry=False,
 )
 
 # FINISH: ARGV[3] = JSON object: done_ttl_ms, done_cap, dead_ttl_ms, dead_cap,
+# claims (the claim tokens whose answers arrived: their RELEASE notes are dropped),
 # outcomes: [[id, token, kind, data, run_at]] with kind 'ok' (data = result JSON),
 # 'retry' (data = error, run_at = when) or 'dead' (data = error). Each outcome is
 # applied only while the job is running under that exact lease token (fencing).
@@ -354,9 +363,10 @@ for q, c in pairs(counters) do
   for field, n in pairs(c) do if n > 0 then count(q, field, n) end end
 end
 if #succeeded > 0 then mark_done(succeeded, a.done_ttl_ms, a.done_cap) end
+for _, token in ipairs(a.claims) do redis.call('DEL', prefix .. 'claim:' .. token) end
 return cjson.encode(res)
 """,
-    idempotent=True,
+    retry=True,
 )
 
 # CANCEL: ARGV[3] = job id, ARGV[4] = done_ttl_ms, ARGV[5] = done_cap. Cancels a
@@ -382,7 +392,7 @@ mark_done({id}, tonumber(ARGV[4]), tonumber(ARGV[5]))
 count(st[2], 'cancelled')
 return cjson.encode({'cancelled', 'cancelled'})
 """,
-    idempotent=True,
+    retry=True,
 )
 
 # REQUEUE: ARGV[3] = JSON list of ids, or the string "all" for the whole dead list.
@@ -419,7 +429,7 @@ end
 if ARGV[3] == 'all' then redis.call('DEL', KEYS[1]) end
 return cjson.encode(res)
 """,
-    idempotent=True,
+    retry=True,
 )
 
 # PURGE: deletes the dead list and the records of the jobs on it. Returns the count.
@@ -433,7 +443,33 @@ end
 redis.call('DEL', KEYS[1], prefix .. 'deadq')
 return cjson.encode(#ids)
 """,
-    idempotent=True,
+    retry=True,
+)
+
+# RELEASE: ARGV[3] = the token of a claim whose answer was lost (a timeout, a dropped
+# connection). Its jobs that are still leased under that token go back to the head of
+# their lane, the attempt not counted: nothing ran them. Returns JSON count released.
+RELEASE = _script(
+    "release",
+    r"""
+local key = prefix .. 'claim:' .. ARGV[3]
+local ids = cjson.decode(redis.call('GET', key) or '[]')
+local mine, lanes, n = ARGV[3] .. ':', {}, 0
+for _, id in ipairs(ids) do
+  local st = redis.call('HMGET', jkey(id), 'status', 'lease_token', 'queue', 'priority',
+    'attempts')
+  if st[1] == 'running' and string.sub(st[2] or '', 1, #mine) == mine then
+    redis.call('HSET', jkey(id), 'status', 'queued', 'attempts', tonumber(st[5]) - 1)
+    redis.call('ZREM', qkey(st[3], 'running'), id)
+    group(lanes, st[3] .. '\0' .. st[4], id)
+    n = n + 1
+  end
+end
+push_lanes(lanes, true)
+redis.call('DEL', key)
+return cjson.encode(n)
+""",
+    retry=False,  # best effort after a failure: do not wait twice on a store that is down
 )
 
 # GET: ARGV[3] = JSON list of ids. Returns JSON list of flat field/value lists
@@ -447,7 +483,7 @@ for i, id in ipairs(cjson.decode(ARGV[3])) do
 end
 return cjson.encode(out)
 """,
-    idempotent=True,
+    retry=True,
 )
 
 # LIST: ARGV[3] = JSON object: status, queue ('' = all), type ('' = all), offset,
@@ -502,7 +538,7 @@ for _, q in ipairs(queues) do
 end
 return cjson.encode({jobs = jobs, next = -1})
 """,
-    idempotent=True,
+    retry=True,
 )
 
 # STATS: ARGV[3] = how many dead ids to sample. Returns JSON {queues: {name:
@@ -537,7 +573,7 @@ end
 return cjson.encode({queues = queues, dead = redis.call('LLEN', KEYS[1]),
   dead_sample = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)})
 """,
-    idempotent=True,
+    retry=True,
 )
 
-ALL = (ENQUEUE, CLAIM, FINISH, CANCEL, REQUEUE, PURGE, GET, LIST, STATS)
+ALL = (ENQUEUE, CLAIM, FINISH, RELEASE, CANCEL, REQUEUE, PURGE, GET, LIST, STATS)

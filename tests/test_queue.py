@@ -17,6 +17,7 @@ from jobqueue import (
     JobQueue,
     JobStatus,
     PermanentError,
+    QueueUnavailable,
     Registry,
     RetryLater,
     UnknownJobType,
@@ -398,6 +399,28 @@ async def test_late_finish_with_an_old_lease_token_is_rejected(
     assert (await q.get(first.id)).status == JobStatus.RUNNING
     assert (await q.finish([Outcome(second, "ok", '"mine"')]))["ok"] == 1
     assert (await q.get(first.id)).result == "mine"
+
+
+async def test_a_claim_whose_answer_is_lost_is_put_back_without_using_an_attempt(
+    q: JobQueue, runs: Counter
+):
+    job = await q.enqueue("ok", {}, max_attempts=1)
+    transport = q.transport()
+    real_run = transport.run
+
+    async def lose_claim_answers(script, keys, args):
+        result = await real_run(script, keys, args)  # applied in the store...
+        if script.name == "claim":
+            raise QueueUnavailable("upstash store: script claim failed: timed out")  # ...lost
+        return result
+
+    transport.run = lose_claim_answers  # type: ignore[method-assign]
+    with pytest.raises(QueueUnavailable):
+        await q.drain()
+    j = await q.get(job.id)
+    assert (j.status, j.attempts) == (JobStatus.QUEUED, 0)
+    transport.run = real_run  # type: ignore[method-assign]
+    assert (await q.drain()).succeeded == 1 and runs[job.id] == 1
 
 
 async def test_expired_lease_on_the_last_attempt_is_dead(q: JobQueue, runs: Counter, clock):

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 import jobqueue
 from jobqueue import FakeClock, JobQueue, QueueSettings, QueueUnavailable, Registry, StoreConfig
-from jobqueue.scripts import CLAIM, FINISH
+from jobqueue.scripts import CLAIM, FINISH, RELEASE
 from tests.servers import RestServer, free_port, redis_server, rest_server, serve_app
 
 TIMEOUT = 0.5
@@ -143,9 +143,9 @@ async def test_hanging_server_times_out(queues: Any) -> None:
         assert time.monotonic() - start < 2 * TIMEOUT + 1.0
         start = time.monotonic()
         with pytest.raises(QueueUnavailable) as exc:
-            await q.drain(limit=10, budget=5)  # claim is not retried: one timeout
+            await q.drain(limit=10, budget=5)  # claim not retried; one try to release it
         assert_clean_unavailable(exc, "script claim failed", "timed out")
-        assert time.monotonic() - start < TIMEOUT + 1.0
+        assert time.monotonic() - start < 2 * TIMEOUT + 1.0
 
 
 # -- (c) server errors ------------------------------------------------------------------
@@ -201,13 +201,15 @@ class FaultyProxy:
 
     Modes: 'pass'; 'down' (500, nothing forwarded); 'lose' (forwarded, then 500: the
     store applied the request but the client never learns); 'hang' (forwarded, then no
-    answer before the client's timeout). ``only`` limits faults to bodies containing it.
+    answer before the client's timeout). ``only`` limits faults to bodies containing it;
+    bodies containing ``block`` are always refused ('down').
     """
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.mode = "pass"
         self.only: str | None = None
+        self.block: str | None = None
         self.faults = 0
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["POST"])])
 
@@ -221,6 +223,9 @@ class FaultyProxy:
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
+        if self.block and self.block.encode() in body:
+            self.faults += 1
+            return JSONResponse({"error": "proxy refused"}, status_code=500)
         if self.mode == "pass" or (self.only and self.only.encode() not in body):
             return await self.forward(request, body)
         self.faults += 1
@@ -236,7 +241,7 @@ class FaultyProxy:
 def proxy(rest: RestServer) -> Iterator[FaultyProxy]:
     # Cache the scripts in Redis first, so a fault hits the EVALSHA that carries the work
     # (not an EVALSHA answered NOSCRIPT that never ran).
-    for script in (CLAIM, FINISH):
+    for script in (CLAIM, FINISH, RELEASE):
         r = httpx.post(
             rest.url, json=["SCRIPT", "LOAD", script.source],
             headers={"Authorization": f"Bearer {rest.token}"},
@@ -254,11 +259,11 @@ async def test_failed_claims_lose_no_job(
     good = queues(rest.url, timeout=10.0)  # the working path: generous under a loaded CI
     bad = queues(proxy.url)  # type: ignore[attr-defined]
     ids = await enqueue_noops(good, 30)
-    settings = good.settings
 
-    proxy.mode = "down"  # the claim never reaches the store
+    proxy.mode = "down"  # the claim never reaches the store (nor the release after it)
     with pytest.raises(QueueUnavailable):
         await bad.drain(limit=100, budget=10)
+    assert proxy.faults == 2  # claim and release, each tried once
     proxy.mode, proxy.only = "lose", CLAIM.sha  # the claim leases 10 jobs; the answer is lost
     with pytest.raises(QueueUnavailable):
         await bad.drain(limit=10, budget=10, batch_size=10)
@@ -267,20 +272,35 @@ async def test_failed_claims_lose_no_job(
     with pytest.raises(QueueUnavailable, match="timed out"):
         await bad.drain(limit=10, budget=10, batch_size=10)
     assert time.monotonic() - start < TIMEOUT + 1.0
-    assert proxy.faults == 3
+    assert proxy.faults == 4
     assert not runs  # no handler ran: no claim answer ever arrived
 
-    # The orphaned leases expire; a drain through a working path recovers and runs them.
-    queues.clock.advance(10 + settings.lease_margin + 1)
+    # Each lost claim was released at once: no lease to wait for, no attempt used.
     summary = await good.drain(limit=100, budget=10)
-    assert summary.recovered == 20
-    assert summary.succeeded == 30
+    assert (summary.succeeded, summary.recovered) == (30, 0)
     assert runs == Counter({job_id: 1 for job_id in ids})  # every job ran exactly once
     jobs = await good.get_many(ids)
     assert all(j is not None and j.status == jobqueue.JobStatus.SUCCEEDED for j in jobs)
-    stats = (await good.stats())["queues"]["default"]
-    assert stats["counters"]["succeeded"] == 30
-    assert (await good.drain(limit=100, budget=10)).claimed == 0
+    assert {j.attempts for j in jobs if j is not None} == {1}
+
+
+async def test_a_lost_claim_that_cannot_be_released_waits_for_its_leases(
+    queues: Any, rest: RestServer, proxy: FaultyProxy, runs: Counter[str]
+) -> None:
+    good = queues(rest.url, timeout=10.0)
+    bad = queues(proxy.url)  # type: ignore[attr-defined]
+    ids = await enqueue_noops(good, 10)
+    proxy.mode, proxy.only, proxy.block = "lose", CLAIM.sha, RELEASE.sha
+    with pytest.raises(QueueUnavailable):
+        await bad.drain(limit=10, budget=10, batch_size=10)
+    assert proxy.faults == 2 and not runs
+
+    assert (await good.drain(limit=100, budget=10)).claimed == 0  # leases still held
+    queues.clock.advance(10 + good.settings.lease_margin + 1)
+    summary = await good.drain(limit=100, budget=10)
+    assert (summary.recovered, summary.succeeded) == (10, 10)
+    assert runs == Counter({job_id: 1 for job_id in ids})
+    assert {j.attempts for j in await good.get_many(ids) if j is not None} == {2}
 
 
 async def test_failed_finish_reruns_without_loss(

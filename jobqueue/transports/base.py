@@ -1,8 +1,8 @@
 """The one small protocol every store speaks: run a script, ping, close.
 
-This layer owns the timeout on every request and decides what may be retried:
-only scripts marked idempotent are sent a second time after a failure. Every
-transport fault surfaces as `QueueUnavailable` with the cause chained.
+This layer owns the timeout on every request and decides what may be retried: only
+scripts marked `retry` (safe to repeat) are sent a second time after a failure.
+Every transport fault surfaces as `QueueUnavailable` with the cause chained.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Transport(ABC):
 
     async def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         """Run ``script`` and return its JSON result decoded."""
-        tries = 2 if script.idempotent else 1
+        tries = 2 if script.retry else 1
         for attempt in range(1, tries + 1):
             try:
                 async with asyncio.timeout(self.timeout):

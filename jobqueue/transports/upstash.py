@@ -2,7 +2,7 @@
 
 The SDK has no request timeout and retries every failure, writes included; we turn
 its retries off (``rest_retries=0``) and let `Transport.run` apply the timeout and
-retry only idempotent scripts. One client per event loop (the factory sees to it).
+retry only scripts that are safe to repeat. One client per event loop (the factory sees to it).
 """
 
 from __future__ import annotations
