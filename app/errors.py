@@ -48,11 +48,10 @@ async def request_validation(_: Request, exc: Exception) -> JSONResponse:
 async def invalid_job(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidJob)
     errors = [{**e, "loc": _body_loc(list(e["loc"]))} for e in exc.errors]
-    response = invalid(errors, str(exc))
     if isinstance(exc, UnknownJobType):
         content = {"detail": str(exc), "known_types": exc.known, "errors": errors}
-        response = JSONResponse(content, status_code=422)
-    return response
+        return JSONResponse(content, status_code=422)
+    return invalid(errors, str(exc))
 
 
 async def not_found(_: Request, exc: Exception) -> JSONResponse:

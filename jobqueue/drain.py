@@ -13,11 +13,11 @@ import structlog
 
 from .backoff import Backoff
 from .errors import PermanentError, RetryLater, UnknownJobType
-from .queue import MAX_BATCH
+from .queue import MAX_BATCH, Outcome
 from .registry import JobContext
 
 if TYPE_CHECKING:
-    from .queue import ClaimedJob, JobQueue, Outcome
+    from .queue import ClaimedJob, JobQueue
 
 log = structlog.get_logger("jobqueue")
 
@@ -120,8 +120,6 @@ async def run_batch(
 
 async def run_job(q: JobQueue, job: ClaimedJob, deadline: float) -> Outcome:
     """Run one handler and turn what happened into an outcome (never raises)."""
-    from .queue import Outcome
-
     s = q.settings
     timeout = max(0.0, min(job.timeout, deadline - q.clock.monotonic()))
     ctx = JobContext(job.id, job.type, job.queue, job.attempt, job.max_attempts, deadline)

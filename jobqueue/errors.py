@@ -24,6 +24,11 @@ class InvalidJob(JobQueueError):
         self.errors = errors or []
         super().__init__(message)
 
+    def nest(self, *loc: str | int) -> InvalidJob:
+        """Place the errors inside a larger request (e.g. a batch index); returns self."""
+        self.errors = [{**e, "loc": [*loc, *e["loc"]]} for e in self.errors]
+        return self
+
 
 class UnknownJobType(InvalidJob):
     """No handler is registered for a job type."""

@@ -136,8 +136,8 @@ class JobQueue:
             transport = self._transports[loop] = self._factory()
         return transport
 
-    async def _run(self, script: Script, *args: Any) -> Any:
-        head = [self.keys.prefix, self.clock.now_ms()]
+    async def _run(self, script: Script, *args: Any, now: int | None = None) -> Any:
+        head = [self.keys.prefix, self.clock.now_ms() if now is None else now]
         return await self.transport().run(script, self.keys.script_keys, [*head, *args])
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -184,8 +184,9 @@ class JobQueue:
 
     async def enqueue(self, type: str, payload: Any = None, **options: Any) -> Job:
         """Enqueue one job; see `EnqueueRequest` for the options."""
-        record = self._record({"type": type, "payload": payload, **options})
-        return (await self._enqueue_records([record]))[0]
+        now = self.clock.now_ms()
+        record = self._record({"type": type, "payload": payload, **options}, now)
+        return (await self._enqueue_records([record], now))[0]
 
     def enqueue_sync(self, type: str, payload: Any = None, **options: Any) -> Job:
         return self.run_sync(self.enqueue(type, payload, **options))
@@ -195,31 +196,28 @@ class JobQueue:
 
         An `InvalidJob` names the request by its index: ``loc`` starts with it.
         """
+        now = self.clock.now_ms()
         records = []
         for i, request in enumerate(requests):
             try:
-                records.append(self._record(request))
+                records.append(self._record(request, now))
             except InvalidJob as exc:  # UnknownJobType included; keep the class
-                exc.errors = [{**e, "loc": [i, *e["loc"]]} for e in exc.errors]
                 exc.args = (f"job {i}: {exc}",)
-                raise
-        return await self._enqueue_records(records)
+                raise exc.nest(i) from None
+        return await self._enqueue_records(records, now)
 
-    def _record(self, request: dict[str, Any] | EnqueueRequest) -> dict[str, Any]:
+    def _record(self, request: dict[str, Any] | EnqueueRequest, now: int) -> dict[str, Any]:
         req = request if isinstance(request, EnqueueRequest) else validate_request(request)
-        return to_record(req, self.registry, self.settings, self.clock.now_ms())
+        return to_record(req, self.registry, self.settings, now)
 
-    async def _enqueue_records(self, records: list[dict[str, Any]]) -> list[Job]:
-        now = self.clock.now_ms()
+    async def _enqueue_records(self, records: list[dict[str, Any]], now: int) -> list[Job]:
         rows: list[list[Any]] = []
         for i in range(0, len(records), MAX_BATCH):
-            rows += await self._run(ENQUEUE, json.dumps(records[i : i + MAX_BATCH]))
-        dup_ids = [row[0] for row in rows if row[2]]
-        existing = dict(zip(dup_ids, await self._records(dup_ids), strict=True)) if dup_ids else {}
+            rows += await self._run(ENQUEUE, json.dumps(records[i : i + MAX_BATCH]), now=now)
         jobs = []
-        for rec, (job_id, status, dedup) in zip(records, rows, strict=True):
-            if dedup and existing.get(job_id):
-                jobs.append(Job.from_record(existing[job_id], deduplicated=True))
+        for rec, (job_id, status, dedup, existing) in zip(records, rows, strict=True):
+            if dedup:
+                jobs.append(Job.from_record(_record(existing), deduplicated=True))
                 log.info("job deduplicated", job_id=job_id, type=rec["type"], queue=rec["queue"])
                 continue
             jobs.append(Job.from_record({**rec, "status": status, "created_at": now}))
@@ -285,7 +283,7 @@ class JobQueue:
     async def cancel(self, job_id: str) -> Job:
         """Cancel a queued or scheduled job; `InvalidJobState` if running or finished."""
         s = self.settings
-        outcome, status = await self._run(
+        outcome, status, flat = await self._run(
             CANCEL, job_id, int(s.succeeded_ttl * 1000), s.keep_succeeded
         )
         if outcome == "missing":
@@ -293,10 +291,7 @@ class JobQueue:
         if outcome == "refused":
             raise InvalidJobState(job_id, status, "cancel")
         log.info("job cancelled", job_id=job_id)
-        job = await self.get(job_id)
-        if job is None:
-            raise JobNotFound(f"no job {job_id}")
-        return job
+        return Job.from_record(_record(_list(flat)))
 
     async def requeue(self, ids: Iterable[str] | None = None) -> dict[str, Any]:
         """Put dead (or cancelled) jobs back in their queue; ``None`` = the whole dead list."""

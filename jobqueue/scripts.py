@@ -143,7 +143,7 @@ def _script(name: str, body: str, *, retry: bool) -> Script:
 # (JSON text), max_attempts, priority, timeout_ms, backoff (JSON text), run_at, and
 # optionally dedupe_key + dedupe_ttl_ms. Idempotent on the job id; a live dedupe key
 # returns its owner. No counter is written: `enqueued` is derived in STATS.
-# Returns JSON [[id, status, deduplicated 0/1], ...].
+# Returns JSON [[id, status, deduplicated 0/1, the existing flat record or []], ...].
 ENQUEUE = _script(
     "enqueue",
     r"""
@@ -186,7 +186,9 @@ for i, j in ipairs(cjson.decode(ARGV[3])) do
       group(lanes, j.queue .. '\0' .. j.priority, id)
     end
   end
-  out[i] = {id, status, dedup}
+  local existing = {}
+  if dedup == 1 then existing = redis.call('HGETALL', jkey(id)) end
+  out[i] = {id, status, dedup, existing}
 end
 push_lanes(lanes)
 return cjson.encode(out)
@@ -370,14 +372,14 @@ return cjson.encode(res)
 )
 
 # CANCEL: ARGV[3] = job id, ARGV[4] = done_ttl_ms, ARGV[5] = done_cap. Cancels a
-# queued or scheduled job. Returns JSON [outcome, status]: outcome 'cancelled',
-# 'missing' or 'refused' (status says why).
+# queued or scheduled job. Returns JSON [outcome, status, record]: outcome
+# 'cancelled' (with the flat record), 'missing' or 'refused' (status says why).
 CANCEL = _script(
     "cancel",
     r"""
 local id = ARGV[3]
 local st = redis.call('HMGET', jkey(id), 'status', 'queue', 'priority')
-if not st[1] then return cjson.encode({'missing', ''}) end
+if not st[1] then return cjson.encode({'missing', '', {}}) end
 if st[1] == 'queued' then
   local key = ready_key(st[2], st[3])
   redis.call('LREM', key, 1, id)
@@ -385,12 +387,12 @@ if st[1] == 'queued' then
 elseif st[1] == 'scheduled' then
   redis.call('ZREM', qkey(st[2], 'scheduled'), id)
 else
-  return cjson.encode({'refused', st[1]})
+  return cjson.encode({'refused', st[1], {}})
 end
 redis.call('HSET', jkey(id), 'status', 'cancelled', 'finished_at', now)
 mark_done({id}, tonumber(ARGV[4]), tonumber(ARGV[5]))
 count(st[2], 'cancelled')
-return cjson.encode({'cancelled', 'cancelled'})
+return cjson.encode({'cancelled', 'cancelled', redis.call('HGETALL', jkey(id))})
 """,
     retry=True,
 )

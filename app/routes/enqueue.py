@@ -45,7 +45,6 @@ async def enqueue_batch(body: BatchIn, queue: QueueDep, settings: SettingsDep, _
     try:
         jobs = await queue.enqueue_many(body.jobs)
     except InvalidJob as exc:  # its loc starts with the job's index in the batch
-        exc.errors = [{**e, "loc": ["jobs", *e["loc"]]} for e in exc.errors]
-        raise
+        raise exc.nest("jobs") from None
     dups = sum(j.deduplicated for j in jobs)
     return {"jobs": [j.to_dict() for j in jobs], "enqueued": len(jobs) - dups, "deduplicated": dups}
